@@ -1,0 +1,1 @@
+"""The ``holdwatch`` command line: one module per subcommand, each with ``register``."""

@@ -1,0 +1,1 @@
+"""Synthetic recorded logs calibrated to the published Secure Communities figures."""

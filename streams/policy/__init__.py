@@ -1,0 +1,1 @@
+"""The TOML policy: hold limits per form, calendar, lateness, rule criteria, jurisdictions."""
