@@ -1,0 +1,80 @@
+"""Bytes -> validated :class:`Event`, or :class:`Rejected` with a dead-letter reason.
+
+The order of checks is the order of cheapness, so that bad input costs little and every reason
+is precise: size, UTF-8, JSON, object, type, schema, timestamp, key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import fastjsonschema
+import orjson
+
+from streams.contract import timestamps
+from streams.contract.events import Event
+from streams.contract.schemas import EVENT_TYPES, validators
+
+MAX_MESSAGE_BYTES = 64 * 1024
+
+
+class Rejected(Exception):
+    """An input that becomes a dead letter; ``reason`` is one of the dead-letter schema's enum."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail[:1024]
+
+
+class Decoder:
+    """Holds the compiled validators; one per process, reused for every message."""
+
+    def __init__(self, max_bytes: int = MAX_MESSAGE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        every = validators()
+        self._validators = {kind: every[kind] for kind in EVENT_TYPES}
+
+    def decode(
+        self, raw: bytes, *, expected_type: str | None = None, key: bytes | None = None
+    ) -> Event:
+        """Validate one message. ``expected_type`` is the topic's type, ``key`` the Kafka key."""
+        if len(raw) > self.max_bytes:
+            raise Rejected("oversized", f"{len(raw)} bytes > {self.max_bytes}")
+        try:
+            body: Any = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            if _is_invalid_utf8(raw):
+                raise Rejected("invalid_utf8", "message is not valid UTF-8") from None
+            raise Rejected("invalid_json", str(exc)) from None
+        if not isinstance(body, dict):
+            raise Rejected("not_an_object", f"JSON {type(body).__name__}, expected an object")
+        kind = body.get("type")
+        check = self._validators.get(kind) if isinstance(kind, str) else None
+        if check is None:
+            raise Rejected("unknown_type", f"type {str(kind)[:40]!r} is not one of {EVENT_TYPES}")
+        if expected_type is not None and kind != expected_type:
+            raise Rejected("type_topic_mismatch", f"type {kind!r} on the {expected_type} topic")
+        try:
+            check(body)
+        except fastjsonschema.JsonSchemaValueException as exc:
+            raise Rejected("schema_violation", exc.message) from None
+        try:
+            at = timestamps.parse(body["occurred_at"])
+        except timestamps.BadTimestamp as exc:
+            raise Rejected("bad_timestamp", str(exc)) from None
+        booking_id: str = body["booking_id"]
+        if key is not None:
+            if not key:
+                raise Rejected("empty_key", "message key is empty")
+            if key != booking_id.encode():
+                raise Rejected("key_mismatch", "message key differs from booking_id")
+        return Event(kind, booking_id, body["event_id"], at, body)  # type: ignore[arg-type]
+
+
+def _is_invalid_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False

@@ -1,0 +1,67 @@
+"""Load the JSON Schemas of ``schemas/`` and compile them once.
+
+The schemas are the single definition of every message. In an installed package they ship as
+``streams/_schemas`` (hatch ``force-include``); in a source checkout they are read from the
+repository's top-level ``schemas/``. Cross-file references use absolute ``urn:holdwatch:schema:*``
+ids, resolved from the same directory, never from the network.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import fastjsonschema
+
+MESSAGE_KINDS = ("booking", "hit", "detainer", "release", "alert", "dead_letter")
+EVENT_TYPES = ("booking", "hit", "detainer", "release")
+ID_PREFIX = "urn:holdwatch:schema:"
+
+Validator = Callable[[Any], Any]
+
+
+def schema_dir() -> Path:
+    """Where the schema files are: inside the installed package, else the source checkout."""
+    packaged = resources.files("streams") / "_schemas"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    source = Path(__file__).resolve().parents[2] / "schemas"
+    if source.is_dir():
+        return source
+    raise FileNotFoundError("schemas not found: neither streams/_schemas nor ./schemas exists")
+
+
+@functools.cache
+def load_schemas() -> Mapping[str, dict[str, Any]]:
+    """All schema documents by ``$id``."""
+    store: dict[str, dict[str, Any]] = {}
+    for path in sorted(schema_dir().glob("*.schema.json")):
+        document = json.loads(path.read_text(encoding="utf-8"))
+        store[document["$id"]] = document
+    return store
+
+
+def schema(kind: str) -> dict[str, Any]:
+    return load_schemas()[ID_PREFIX + kind]
+
+
+@functools.cache
+def validators() -> Mapping[str, Validator]:
+    """One compiled validator per message kind, built on first use and kept for the process."""
+    store = load_schemas()
+
+    def resolve(uri: str) -> dict[str, Any]:
+        return store[uri.split("#", 1)[0]]
+
+    return {
+        kind: fastjsonschema.compile(store[ID_PREFIX + kind], handlers={"urn": resolve})
+        for kind in MESSAGE_KINDS
+    }
+
+
+def validator(kind: str) -> Validator:
+    return validators()[kind]

@@ -1,0 +1,63 @@
+"""Hold-limit deadlines: elapsed hours, or hours counted only on local business days.
+
+8 CFR 287.7(d) and the 2011 Form I-247 exclude "Saturdays, Sundays, and holidays": the 48 hours
+run only during local calendar days (in the jail's time zone) that are none of those. Counting
+real elapsed time per local day keeps DST days right: a 23-hour or 25-hour weekday contributes
+what it really lasts. Holidays come from the ``holidays`` package with observed dates (a Saturday
+holiday is observed on the Friday before, a Sunday one on the Monday after).
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from streams.contract.timestamps import HOUR, from_datetime, to_datetime
+from streams.policy.model import HoldLimit
+
+
+@functools.cache
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+@functools.cache
+def holiday_calendar(country: str, subdivision: str) -> holidays.HolidayBase:
+    return holidays.country_holidays(country, subdiv=subdivision or None, observed=True)
+
+
+def is_business_day(day: date, calendar: holidays.HolidayBase) -> bool:
+    return day.weekday() < 5 and day not in calendar
+
+
+def local_midnight(day: date, where: ZoneInfo) -> int:
+    """Start of a local calendar day. Where midnight does not exist (a DST jump at 00:00),
+    zoneinfo's fold=0 reading is used: the instant the clock reads 00:00 before the jump."""
+    return from_datetime(datetime(day.year, day.month, day.day, tzinfo=where))
+
+
+def business_deadline(start: int, hours: int, where: ZoneInfo, calendar: holidays.HolidayBase) -> int:
+    """The instant when ``hours`` of business-day time have passed since ``start``."""
+    remaining = hours * HOUR
+    day = to_datetime(start, where).date()
+    cursor = start
+    while True:
+        next_day = day + timedelta(days=1)
+        day_end = local_midnight(next_day, where)
+        if is_business_day(day, calendar):
+            available = day_end - cursor
+            if remaining <= available:
+                return cursor + remaining
+            remaining -= available
+        cursor, day = day_end, next_day
+
+
+@functools.lru_cache(maxsize=65536)
+def deadline(start: int, limit: HoldLimit, zone_name: str, country: str, subdivision: str) -> int:
+    """Deadline of a hold that starts at ``start`` (the moment the person became release-eligible)."""
+    if limit.counting == "elapsed":
+        return start + limit.hours * HOUR
+    return business_deadline(start, limit.hours, zone(zone_name), holiday_calendar(country, subdivision))
