@@ -13,6 +13,11 @@ HOUR = 3600 * MICROS
 MINUTE = 60 * MICROS
 
 
+# Event times outside this range are data errors, not history: the program started in 2008.
+EARLIEST = -2208988800 * MICROS  # 1900-01-01T00:00:00Z
+LATEST = 7258118400 * MICROS  # 2200-01-01T00:00:00Z
+
+
 class BadTimestamp(ValueError):
     """Not an RFC 3339 timestamp with offset, or out of range."""
 
@@ -21,14 +26,20 @@ def parse(text: str) -> int:
     """Microseconds since the epoch; the offset is required (a local time without it is ambiguous)."""
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise BadTimestamp(f"not an RFC 3339 timestamp: {text[:60]!r}") from exc
+    except ValueError:
+        try:  # RFC 3339 allows lower-case "t" and "z"; fromisoformat does not
+            moment = datetime.fromisoformat(text.upper())
+        except ValueError as exc:
+            raise BadTimestamp(f"not an RFC 3339 timestamp: {text[:60]!r}") from exc
     if moment.tzinfo is None:
         raise BadTimestamp(f"timestamp without UTC offset: {text[:60]!r}")
     try:
-        return round(moment.timestamp() * MICROS)
+        micros = round(moment.timestamp() * MICROS)
     except (OverflowError, ValueError, OSError) as exc:
         raise BadTimestamp(f"timestamp out of range: {text[:60]!r}") from exc
+    if not EARLIEST <= micros < LATEST:
+        raise BadTimestamp(f"timestamp out of range 1900..2200: {text[:60]!r}")
+    return micros
 
 
 def to_datetime(micros: int, zone: tzinfo = UTC) -> datetime:

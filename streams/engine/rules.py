@@ -125,7 +125,7 @@ def detainer_on_citizen(ctx: Context) -> Iterator[Finding]:
         return
     for detainer in _issued(case):
         assert detainer.issued_at is not None
-        hit = min(citizens, key=lambda h: h.at)
+        hit = min(citizens, key=lambda h: (h.at, h.event_id))
         at = max(detainer.issued_at, hit.at)
         ended = _first(case.custody_end_at, detainer.lifted_at)
         details = {
@@ -166,7 +166,7 @@ def non_priority_detainer(ctx: Context) -> Iterator[Finding]:
     hits = [h for h in case.hits if h.level in criteria.conviction_levels]
     if not hits:
         return
-    hit = min(hits, key=lambda h: h.at)
+    hit = min(hits, key=lambda h: (h.at, h.event_id))
     for detainer in _issued(case):
         assert detainer.issued_at is not None
         at = max(detainer.issued_at, hit.at, case.booked_at)
@@ -219,5 +219,5 @@ def evaluate(case: Case, policy: Policy) -> list[Finding]:
         if policy.rule_enabled(name, case.jurisdiction)
         for finding in rule(ctx)
     ]
-    findings.sort(key=lambda f: (f.at, f.rule))
+    findings.sort(key=lambda f: (f.at, f.rule, str(f.details.get("detainer_id"))))
     return findings

@@ -1,0 +1,113 @@
+"""Test helpers shared by the suites: an event builder that reads like a case file, and a
+one-call in-process replay."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+from streams.policy.model import Policy
+from streams.replay.runner import InProcessReplay
+from streams.replay.summary import ReplaySummary
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def local(text: str, zone: str = "America/New_York") -> str:
+    """'2011-10-04 10:00' in ``zone`` -> RFC 3339 with that zone's offset at that moment."""
+    moment = datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone))
+    return moment.isoformat()
+
+
+class Events:
+    """Builds the events of one booking; times are local wall-clock strings of its zone."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, booking_id: str = "bk-1", zone: str = "America/New_York") -> None:
+        self.booking_id = booking_id
+        self.zone = zone
+
+    def _base(self, kind: str, at: str) -> dict[str, Any]:
+        return {
+            "type": kind,
+            "event_id": f"{self.booking_id}-ev{next(self._ids)}",
+            "booking_id": self.booking_id,
+            "occurred_at": local(at, self.zone) if "T" not in at else at,
+        }
+
+    def booking(self, at: str, jurisdiction: str = "NY-NewYorkCity", charges: list[tuple[str, str]] | None = None, **extra: Any) -> dict[str, Any]:
+        pairs = charges or [("felony", "drug")]
+        return self._base("booking", at) | {
+            "person_id": f"p-{self.booking_id}",
+            "jurisdiction": jurisdiction,
+            "charges": [{"code": f"C{i}", "severity": s, "category": c} for i, (s, c) in enumerate(pairs)],
+        } | extra
+
+    def hit(self, at: str, status: str = "no_lawful_status", level: str = "L1") -> dict[str, Any]:
+        return self._base("hit", at) | {"database": "IDENT", "status": status, "conviction_level": level}
+
+    def detainer(self, at: str, action: str = "issued", form: str = "I-247-2011", detainer_id: str = "dt-1") -> dict[str, Any]:
+        event = self._base("detainer", at) | {"detainer_id": detainer_id, "action": action}
+        if action == "issued":
+            event["form"] = form
+        return event
+
+    def release(self, at: str, phase: str = "released") -> dict[str, Any]:
+        return self._base("release", at) | {"phase": phase}
+
+
+def lines(events: list[dict[str, Any]]) -> list[bytes]:
+    return [orjson.dumps(e) for e in events]
+
+
+def replay(policy: Policy, events: list[dict[str, Any]] | list[bytes], until: str | None = None, chunk: int | None = None) -> tuple[list[dict[str, Any]], ReplaySummary, list[dict[str, Any]]]:
+    """Alerts, summary and dead letters of an in-process replay of ``events``."""
+    from streams.contract import timestamps
+
+    alerts: list[dict[str, Any]] = []
+    dead: list[dict[str, Any]] = []
+    runner = InProcessReplay(policy, alerts.append, dead.append)
+    raw = [e if isinstance(e, bytes) else orjson.dumps(e) for e in events]
+    if chunk:
+        for start in range(0, len(raw), chunk):
+            runner.feed(raw[start : start + chunk])
+    else:
+        runner.feed(raw)
+    summary = runner.finish(timestamps.parse(until) if until else None)
+    return alerts, summary, dead
+
+
+def firing(alerts: list[dict[str, Any]], rule: str | None = None) -> list[dict[str, Any]]:
+    return [a for a in alerts if a["state"] == "firing" and (rule is None or a["rule"] == rule)]
+
+
+def resolved(alerts: list[dict[str, Any]], rule: str | None = None) -> list[dict[str, Any]]:
+    return [a for a in alerts if a["state"] == "resolved" and (rule is None or a["rule"] == rule)]
+
+
+def alert_set(alerts: list[dict[str, Any]]) -> set[bytes]:
+    return {orjson.dumps(a, option=orjson.OPT_SORT_KEYS) for a in alerts}
+
+
+def schema_registry() -> Registry:
+    resources = []
+    for path in sorted((REPO / "schemas").glob("*.schema.json")):
+        document = json.loads(path.read_text())
+        resources.append((document["$id"], Resource.from_contents(document)))
+    return Registry().with_resources(resources)
+
+
+def reference_validator(kind: str) -> Draft202012Validator:
+    """The jsonschema library's validator: an independent check of the fastjsonschema path."""
+    registry = schema_registry()
+    return Draft202012Validator(registry.contents(f"urn:holdwatch:schema:{kind}"), registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER)

@@ -1,0 +1,67 @@
+"""The schemas are the contract: valid draft 2020-12, and the fast validator agrees with the reference."""
+
+from __future__ import annotations
+
+import json
+
+import fastjsonschema
+import pytest
+from jsonschema import Draft202012Validator
+
+from streams.contract.schemas import MESSAGE_KINDS, load_schemas, schema_dir, validator
+from tests.support import REPO, Events, reference_validator
+
+ev = Events("bk-s")
+SAMPLES = {
+    "booking": ev.booking("2011-10-03T08:00:00-04:00", charges=[("felony", "violent"), ("infraction", "traffic")], timezone="America/New_York"),
+    "hit": ev.hit("2011-10-03T09:00:00Z"),
+    "detainer": ev.detainer("2011-10-03T10:00:00.250-04:00"),
+    "release": ev.release("2011-10-04T10:00:00+00:00", "eligible") | {"reason": "bail_posted"},
+}
+
+
+def test_every_message_kind_has_a_schema_file() -> None:
+    names = {p.name for p in (REPO / "schemas").glob("*.schema.json")}
+    assert {f"{kind}.schema.json" for kind in MESSAGE_KINDS} <= names
+
+
+@pytest.mark.parametrize("document", load_schemas().values(), ids=lambda d: d["$id"])
+def test_each_schema_is_valid_draft_2020_12(document: dict) -> None:
+    assert document["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    Draft202012Validator.check_schema(document)
+
+
+def test_the_checkout_schemas_are_the_ones_loaded() -> None:
+    assert json.loads((schema_dir() / "hit.schema.json").read_text()) == json.loads((REPO / "schemas/hit.schema.json").read_text())
+
+
+@pytest.mark.parametrize("kind", SAMPLES)
+def test_samples_pass_both_validators(kind: str) -> None:
+    validator(kind)(SAMPLES[kind])
+    reference_validator(kind).validate(SAMPLES[kind])
+
+
+@pytest.mark.parametrize(
+    ("kind", "change"),
+    [
+        ("booking", {"charges": []}),
+        ("booking", {"charges": [{"code": "x", "severity": "felony"}]}),
+        ("detainer", {"form": None}),
+        ("hit", {"database": "NCIC"}),
+        ("release", {"phase": "escaped"}),
+        ("release", {"occurred_at": "yesterday"}),
+    ],
+)
+def test_bad_samples_fail_both_validators(kind: str, change: dict) -> None:
+    bad = {**SAMPLES[kind], **change}
+    with pytest.raises(fastjsonschema.JsonSchemaValueException):
+        validator(kind)(bad)
+    assert not reference_validator(kind).is_valid(bad)
+
+
+def test_an_issued_detainer_needs_its_form() -> None:
+    bad = {k: v for k, v in SAMPLES["detainer"].items() if k != "form"}
+    with pytest.raises(fastjsonschema.JsonSchemaValueException):
+        validator("detainer")(bad)
+    served = {**bad, "action": "served"}
+    validator("detainer")(served)
