@@ -5,18 +5,23 @@ from __future__ import annotations
 import argparse
 import gzip
 import math
+import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import IO
+from typing import Protocol
 
 from streams.cli.errors import UsageError
 from streams.generate import calibration as cal
 from streams.generate.synthetic import SyntheticLog
 
 _BATCH = 4096  # lines per write and per progress update
+
+
+class _Sink(Protocol):
+    def writelines(self, lines: Iterable[bytes], /) -> None: ...
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -84,7 +89,7 @@ def _parse_per_day(value: str) -> float:
 
 
 @contextmanager
-def _output(path: str) -> Iterator[IO[bytes]]:
+def _output(path: str) -> Iterator[_Sink]:
     if path == "-":
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
@@ -96,7 +101,9 @@ def _output(path: str) -> Iterator[IO[bytes]]:
     with raw:
         if path.endswith(".gz"):
             # No name and a zero mtime in the header: the same arguments give the same bytes.
-            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as zipped:
+            with gzip.GzipFile(
+                filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6
+            ) as zipped:
                 yield zipped
         else:
             yield raw
@@ -117,11 +124,17 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--start plus the bookings' span runs past the year 9000")
 
     started = time.perf_counter()
-    with _output(args.out) as out:
-        if sys.stderr.isatty() and bookings:
-            _write_with_progress(log, out, bookings)
-        else:
-            _write(log, out)
+    try:
+        with _output(args.out) as out:
+            if sys.stderr.isatty() and bookings:
+                _write_with_progress(log, out, bookings)
+            else:
+                _write(log, out)
+    except BrokenPipeError:
+        # The reader of stdout went away (e.g. `| head`): stop quietly, like other filters.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     elapsed = time.perf_counter() - started
     s = log.stats
     rate = f", {s.events / elapsed:,.0f} events/s" if elapsed > 0 else ""
@@ -133,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write(log: SyntheticLog, out: IO[bytes]) -> None:
+def _write(log: SyntheticLog, out: _Sink) -> None:
     batch: list[bytes] = []
     for line in log:
         batch.append(line)
@@ -143,7 +156,7 @@ def _write(log: SyntheticLog, out: IO[bytes]) -> None:
     out.writelines(batch)
 
 
-def _write_with_progress(log: SyntheticLog, out: IO[bytes], total: int) -> None:
+def _write_with_progress(log: SyntheticLog, out: _Sink, total: int) -> None:
     from rich.console import Console
     from rich.progress import (
         BarColumn,

@@ -16,7 +16,7 @@ from streams import __version__
 from streams.cli.errors import UsageError
 
 # Module names under streams.cli, in the order they appear in --help.
-SUBCOMMANDS = ("demo", "replay", "generate", "import_log", "report", "worker", "alerts")
+SUBCOMMANDS = ("demo", "replay", "generate", "import_log", "report", "worker", "topics", "alerts")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -41,11 +41,50 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="write each rejected line with its line number, reason and original text",
     )
     parser.add_argument("--summary-json", metavar="FILE", help="also write the summary as JSON")
+    kafka = parser.add_argument_group("Kafka replay (the production path)")
+    kafka.add_argument(
+        "--kafka",
+        action="store_true",
+        help="produce the log to Kafka and read the alerts back from the workers; without "
+        "--broker an embedded broker and one worker are started and stopped",
+    )
+    kafka.add_argument(
+        "--broker",
+        metavar="URL",
+        help="Kafka bootstrap URL, kafka://host:port; workers must run with --clock event",
+    )
+    kafka.add_argument(
+        "--speed",
+        default="max",
+        type=speed_arg,
+        metavar="max|1x|60x",
+        help="event time per wall time: max (default) or a factor such as 1x, 60x, 3600x",
+    )
+    kafka.add_argument("--partitions", type=int, metavar="N", help="partitions per topic (default 8)")
+    kafka.add_argument("--topic-prefix", metavar="PREFIX", help="topic name prefix (default holdwatch.)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no summary on stderr")
     parser.set_defaults(run=run)
 
 
+def speed_arg(text: str) -> float | None:
+    if text == "max":
+        return None
+    try:
+        factor = float(text.rstrip("x"))
+    except ValueError:
+        factor = 0.0
+    if factor <= 0:
+        raise argparse.ArgumentTypeError(f"bad speed {text!r}: use max or a factor such as 1x, 60x")
+    return factor
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.kafka:
+        from streams.cli.replay_kafka import run_kafka
+
+        return run_kafka(args)
+    if args.broker or args.speed is not None:
+        raise UsageError("--broker and --speed apply to --kafka replays only")
     policy = policy_from_args(args)
     try:
         source = LogSource(args.log)

@@ -56,8 +56,12 @@ class Engine:
 
     # -- input -------------------------------------------------------------------------------
 
-    def process(self, event: Event) -> str:
-        """Apply one validated event; ``accepted`` or ``duplicate``, or raises Rejected("expired")."""
+    def process(self, event: Event, observe: bool = True) -> str:
+        """Apply one validated event; ``accepted`` or ``duplicate``, or raises Rejected("expired").
+
+        ``observe=False`` leaves the watermark alone: a Kafka partition's watermark is the minimum
+        over its input topics, moved by its driver with ``advance_to``, never by one event.
+        """
         booking_id = event.booking_id
         case = self.cases.get(booking_id)
         mark = self.watermark.value
@@ -76,7 +80,7 @@ class Engine:
             self.stats.late[event.type] += 1
         apply(case, event)
         self.stats.accepted[event.type] += 1
-        moved = self.watermark.observe(event.at)
+        moved = observe and self.watermark.observe(event.at)
         self._reconcile(case)
         if moved:
             self._fire_due()

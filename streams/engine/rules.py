@@ -24,6 +24,9 @@ CITIZEN_STATUSES = frozenset({"us_citizen", "naturalized_citizen"})
 
 @dataclass(frozen=True, slots=True)
 class Finding:
+    """Details hold only facts known at ``at``: anything later would make a firing alert depend
+    on whether a later event happened to arrive before the watermark reached ``at``."""
+
     rule: str
     at: int  # occurred_at: when the violation became true
     resolved_at: int | None  # when it stopped (custody ended, detainer lifted, ...), if known
@@ -192,7 +195,6 @@ def detainer_copy_not_served(ctx: Context) -> Iterator[Finding]:
         details = {
             "detainer_id": detainer.detainer_id,
             "issued_at": ctx.ts(detainer.issued_at),
-            "served_at": ctx.ts(detainer.served_at),
             "evidence": [detainer.issued_event] if detainer.issued_event else [],
         }
         yield Finding("detainer_copy_not_served", at, ended, details)

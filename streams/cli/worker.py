@@ -1,0 +1,74 @@
+"""``holdwatch worker``: a Faust worker; start several and they share the partitions."""
+
+from __future__ import annotations
+
+import argparse
+
+from streams.cli.common import add_policy_flags, duration_arg, policy_from_args
+from streams.cli.errors import UsageError
+from streams.kafka.settings import KafkaSettings, add_cli_arguments
+
+
+def add_broker_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--broker",
+        metavar="URL",
+        help="Kafka bootstrap URL(s), kafka://host:port[,kafka://host:port] "
+        "(default: env HOLDWATCH_KAFKA_BROKERS, else kafka://127.0.0.1:9092)",
+    )
+    add_cli_arguments(parser)
+
+
+def kafka_settings(args: argparse.Namespace) -> KafkaSettings:
+    if getattr(args, "broker", None):
+        args.kafka_brokers = args.broker
+    try:
+        return KafkaSettings.from_args(args)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "worker",
+        help="run a Faust worker (start several to share partitions)",
+        description="Run a Faust worker: validate input messages, apply the rules per booking, "
+        "write alerts and dead letters. Several workers share the partitions.",
+    )
+    add_broker_flags(parser)
+    add_policy_flags(parser)
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "event"),
+        default="wall",
+        help="wall (default): live monitoring, deadlines fire by the wall clock with no further "
+        "events; event: replay of recorded logs, time advances only with the log",
+    )
+    parser.add_argument(
+        "--store",
+        default="rocksdb",
+        choices=("rocksdb", "memory"),
+        help="case table store (default rocksdb; the changelog topic is the source of truth)",
+    )
+    parser.add_argument("--data-dir", metavar="DIR", help="where RocksDB keeps its files")
+    parser.add_argument("--metrics-port", type=int, default=9108, metavar="PORT", help="/metrics port (default 9108; 0 disables)")
+    parser.add_argument("--metrics-host", default="0.0.0.0", metavar="HOST", help="/metrics address (default 0.0.0.0)")
+    parser.add_argument("--live-lateness", type=duration_arg, default=250_000, metavar="DUR", help="live mode: the watermark trails the wall clock by this much (default 250ms)")
+    parser.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from streams.streaming.app import WorkerConfig
+    from streams.streaming.run import run_in_process
+
+    config = WorkerConfig(
+        kafka=kafka_settings(args),
+        policy=policy_from_args(args),
+        clock=args.clock,
+        store="rocksdb://" if args.store == "rocksdb" else "memory://",
+        data_dir=args.data_dir,
+        live_lateness_us=args.live_lateness,
+    )
+    run_in_process(config, metrics_port=args.metrics_port or None, metrics_host=args.metrics_host, loglevel=args.log_level)
+    return 0

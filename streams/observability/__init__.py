@@ -1,0 +1,1 @@
+"""Prometheus metrics: built once, injected into the worker and the replay tool."""

@@ -1,0 +1,192 @@
+"""The Faust worker: one agent over the four input topics, thin around :class:`PartitionDriver`.
+
+Design (see also ``headers`` and ``partition``):
+
+* one agent subscribes to ``bookings``, ``hits``, ``detainers`` and ``releases``; Faust assigns
+  partition *p* of all four (and of the case table's changelog) to the same worker;
+* per partition number a :class:`PartitionDriver` merges the four topic-partitions by in-band
+  watermarks and calls the engine; its cases live in a Faust table (RocksDB in production,
+  memory in tests) whose changelog a restarted or rebalanced worker recovers from;
+* acks are manual: a message is acked only once the engine applied it, so one held back for the
+  watermark merge is redelivered after a crash (at-least-once; duplicates are dropped by
+  ``event_id``, alerts carry deterministic ids);
+* in live mode (``clock="wall"``) a Faust timer writes wall-clock ticks into every input
+  topic-partition, so deadlines fire with no further events; timers cannot write tables, the
+  agent that processes the ticks can.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+import orjson
+
+from streams.contract.decode import Decoder
+from streams.engine.clock import Clock, SystemClock
+from streams.engine.rules import RULES
+from streams.kafka.settings import KafkaSettings
+from streams.kafka.topics import TYPE_TO_TOPIC
+from streams.policy.model import Policy
+from streams.streaming import headers as hdr
+from streams.streaming.partition import Outcome, PartitionDriver
+from streams.streaming.store import TableStore
+
+log = logging.getLogger("holdwatch.worker")
+
+CASES_TABLE = "cases"
+
+
+@dataclass
+class WorkerConfig:
+    kafka: KafkaSettings
+    policy: Policy
+    clock: str = "wall"  # "wall": live, ticks from the wall clock; "event": replay, event time only
+    store: str = "memory://"
+    data_dir: str | None = None
+    live_lateness_us: int = 250_000
+    tick_interval: float = 0.25
+    session_timeout: float = 2.0
+    heartbeat_interval: float = 0.5
+    wall_clock: Clock = field(default_factory=SystemClock)
+
+    @property
+    def app_id(self) -> str:
+        return self.kafka.topic_prefix.rstrip(".-_") or "holdwatch"
+
+    @property
+    def changelog_topic(self) -> str:
+        return f"{self.app_id}-{CASES_TABLE}-changelog"
+
+
+Observer = Callable[[Outcome], None]
+
+
+class Worker:
+    """Builds the Faust app for a config; ``observers`` see every outcome (metrics)."""
+
+    def __init__(self, config: WorkerConfig, observe: Observer | None = None) -> None:
+        self.config = config
+        self.observe = observe
+        self.drivers: dict[int, PartitionDriver] = {}
+        self.decoder = Decoder()
+        self._alerts: list[dict[str, Any]] = []  # emitted by the engines, drained by the agent
+        names = config.kafka.topics
+        self.input_names = names.inputs
+        self.type_of_topic = {names.name(base): kind for kind, base in TYPE_TO_TOPIC.items()}
+        self.app = self._build_app()
+
+    # -- Faust wiring ------------------------------------------------------------------------
+
+    def _build_app(self) -> faust.App:
+        cfg = self.config
+        app = faust.App(
+            cfg.app_id,
+            **cfg.kafka.faust_kwargs(),
+            store=cfg.store,
+            datadir=cfg.data_dir or f"/tmp/holdwatch-{cfg.app_id}-data",
+            topic_partitions=cfg.kafka.partitions,
+            topic_allow_declare=True,
+            processing_guarantee="at_least_once",
+            broker_session_timeout=cfg.session_timeout,
+            broker_heartbeat_interval=cfg.heartbeat_interval,
+            web_enabled=False,
+            producer_linger=0.0,
+            # Tansu answers "latest offset" wrongly for multi-record batches, which makes Faust's
+            # changelog recovery stop early and silently lose updates; one record per batch is
+            # exact (docs/kafka-notes.md). Real Kafka does not need it but is not hurt by it.
+            producer_max_batch_size=1,
+            stream_wait_empty=False,
+        )
+        names = cfg.kafka.topics
+        inputs = app.topic(
+            *names.inputs, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+        )
+        self.alerts_topic = app.topic(names.alerts, key_serializer="raw", value_serializer="raw")
+        self.dead_topic = app.topic(names.dead_letters, key_serializer="raw", value_serializer="raw")
+        self.cases = app.Table(
+            CASES_TABLE,
+            default=None,
+            partitions=cfg.kafka.partitions,
+            schema=faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"),
+        )
+        app.agent(inputs, name="holdwatch-rules")(self._agent)
+        if cfg.clock == "wall":
+            app.timer(interval=cfg.tick_interval, on_leader=False)(self._tick)
+        app.on_partitions_revoked.connect(self._on_revoked)
+        return app
+
+    async def _on_revoked(self, sender: Any, revoked: set[Any], **_: Any) -> None:
+        for tp in revoked:
+            self.drivers.pop(tp.partition, None)
+
+    def driver(self, partition: int) -> PartitionDriver:
+        driver = self.drivers.get(partition)
+        if driver is None:
+            store = TableStore(self.cases, partition, self.config.kafka.partitions)
+            driver = PartitionDriver(
+                partition,
+                self.input_names,
+                self.config.policy,
+                self._alerts.append,
+                store,
+                self.decoder,
+                self.type_of_topic,
+            )
+            driver.engine.rebuild_timers()
+            self.drivers[partition] = driver
+            log.info("partition %d: %d cases recovered", partition, len(store))
+        return driver
+
+    async def _agent(self, stream: Any) -> None:
+        manual = stream.noack()
+        async for event in manual.events():
+            message = event.message
+            driver = self.driver(message.partition)
+            key = message.key if message.key is None or isinstance(message.key, bytes) else bytes(message.key)
+            outcomes, barriers = driver.on_message(
+                message.topic, key, message.value, message.headers, message.offset, event
+            )
+            partition = message.partition
+            alerts, self._alerts[:] = list(self._alerts), []
+            for alert in alerts:
+                await self.alerts_topic.send(
+                    key=alert["booking_id"].encode() or None, value=orjson.dumps(alert), partition=partition
+                )
+            for outcome in outcomes:
+                if outcome.dead_letter is not None:
+                    await self.dead_topic.send(
+                        key=message.key, value=orjson.dumps(outcome.dead_letter), partition=partition
+                    )
+                if self.observe is not None:
+                    self.observe(outcome)
+            for run in barriers:
+                await self._send_barrier(run, partition)
+            for outcome in outcomes:
+                await manual.ack(outcome.token)
+
+    async def _send_barrier(self, run: str, partition: int) -> None:
+        """After this partition's alerts and dead letters, so a reader knows it has them all."""
+        marker = [(hdr.BARRIER, run.encode())]
+        for topic in (self.alerts_topic, self.dead_topic):
+            await topic.send(value=b"", partition=partition, headers=marker)
+
+    async def _tick(self) -> None:
+        """Live mode: tell every input topic-partition how far the wall clock is."""
+        now = self.config.wall_clock.now() - self.config.live_lateness_us
+        headers = hdr.tick_headers(now)
+        producer = self.app.producer
+        sends = [
+            producer.send(topic, None, b"", partition, None, headers)
+            for topic in self.input_names
+            for partition in range(self.config.kafka.partitions)
+        ]
+        await asyncio.gather(*sends)
+
+
+def rule_names() -> tuple[str, ...]:
+    return tuple(RULES)

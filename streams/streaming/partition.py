@@ -1,0 +1,161 @@
+"""One partition number's worth of work: merge its input topics by watermark, drive the engine.
+
+Every booking's events land in the same partition number of the four input topics (same key,
+same partition count). The partition's watermark is the minimum over those topics of how far
+each has delivered (Flink's rule), so a deadline never fires while a topic that might still hold
+a release for it lags behind.
+
+Replay-mode events carry the producer's watermark (``hw-wm``); they are held until every topic
+has moved strictly past it and then applied in watermark order, each after the engine has been
+advanced to its watermark: the same order of "apply" and "fire" as the in-process replay, so the
+same alerts, however the topics interleave. Live events carry no header and are applied at once.
+
+Pure Python: the Faust agent feeds messages in and acts on what comes out.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from streams.contract.dead_letters import dead_letter
+from streams.contract.decode import Decoder, Rejected
+from streams.contract.events import Event
+from streams.engine.alerts import Emit
+from streams.engine.case import Case
+from streams.engine.processor import Engine
+from streams.engine.watermark import NEVER
+from streams.policy.model import Policy
+from streams.streaming import headers as hdr
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What became of one input message; ``token`` is the caller's handle (to ack it)."""
+
+    token: Any
+    event_type: str
+    result: str  # "accepted" | "duplicate" | "dead_letter" | "tick"
+    late: bool = False
+    dead_letter: dict[str, Any] | None = None
+    event_at: int | None = None
+
+
+@dataclass(order=True, slots=True)
+class _Held:
+    watermark: int
+    seq: int
+    event: Event = field(compare=False)
+    raw: bytes = field(compare=False)
+    where: dict[str, Any] = field(compare=False)
+    token: Any = field(compare=False)
+
+
+class PartitionDriver:
+    def __init__(
+        self,
+        partition: int,
+        topics: Iterable[str],
+        policy: Policy,
+        emit: Emit,
+        store: MutableMapping[str, Case] | None = None,
+        decoder: Decoder | None = None,
+        type_of_topic: dict[str, str] | None = None,
+    ) -> None:
+        self.partition = partition
+        self.policy = policy
+        self.engine = Engine(policy, emit, store)
+        self.decoder = decoder or Decoder()
+        self.floors: dict[str, int] = dict.fromkeys(topics, NEVER)
+        self.type_of_topic = type_of_topic or {}
+        self.barriers: dict[str, set[str]] = {}
+        self._held: list[_Held] = []
+        self._seq = 0
+
+    @property
+    def watermark(self) -> int:
+        return min(self.floors.values(), default=NEVER)
+
+    @property
+    def held(self) -> int:
+        return len(self._held)
+
+    def on_message(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: hdr.Headers | None,
+        offset: int,
+        token: Any = None,
+    ) -> tuple[list[Outcome], list[str]]:
+        """Feed one message; returns outcomes of every message settled now, and completed barriers."""
+        settled: list[Outcome] = []
+        completed: list[str] = []
+        tick = hdr.time_header(headers, hdr.TICK)
+        if tick is not None:
+            self._raise_floor(topic, tick)
+            barrier = hdr.header(headers, hdr.BARRIER)
+            if barrier is not None:
+                run = barrier.decode("utf-8", "replace")
+                seen = self.barriers.setdefault(run, set())
+                seen.add(topic)
+                if seen >= self.floors.keys():
+                    del self.barriers[run]
+                    completed.append(run)
+            settled.append(Outcome(token, "tick", "tick"))
+            self._release(settled)
+            return settled, completed
+
+        raw = value or b""
+        where = {"topic": topic, "partition": self.partition, "offset": offset, "key": key}
+        expected = self.type_of_topic.get(topic)
+        try:
+            event = self.decoder.decode(raw, expected_type=expected, key=key if key is not None else b"")
+        except Rejected as rejected:
+            record = dead_letter(raw, rejected.reason, rejected.detail, **where)
+            settled.append(Outcome(token, expected or "unknown", "dead_letter", dead_letter=record))
+            return settled, completed
+        stamped = hdr.time_header(headers, hdr.WATERMARK)
+        if stamped is None:  # live: apply now; this topic has delivered up to at - lateness
+            settled.append(self._apply(event, raw, where, token))
+            self._raise_floor(topic, event.at - self.policy.allowed_lateness)
+        else:
+            self._raise_floor(topic, stamped)
+            self._seq += 1
+            heapq.heappush(self._held, _Held(stamped, self._seq, event, raw, where, token))
+        self._release(settled)
+        return settled, completed
+
+    def advance_all(self, at: int) -> list[Outcome]:
+        """Every topic has delivered up to ``at`` (used when a partition is known to be idle)."""
+        for topic in self.floors:
+            self._raise_floor(topic, at)
+        settled: list[Outcome] = []
+        self._release(settled)
+        return settled
+
+    def _raise_floor(self, topic: str, at: int) -> None:
+        if at > self.floors.get(topic, NEVER):
+            self.floors[topic] = at
+
+    def _release(self, settled: list[Outcome]) -> None:
+        mark = self.watermark
+        held = self._held
+        engine = self.engine
+        while held and held[0].watermark < mark:
+            item = heapq.heappop(held)
+            engine.advance_to(item.watermark)
+            settled.append(self._apply(item.event, item.raw, item.where, item.token))
+        engine.advance_to(mark)
+
+    def _apply(self, event: Event, raw: bytes, where: dict[str, Any], token: Any) -> Outcome:
+        late = event.at < self.engine.watermark.value
+        try:
+            result = self.engine.process(event, observe=False)
+        except Rejected as rejected:
+            record = dead_letter(raw, rejected.reason, rejected.detail, **where)
+            return Outcome(token, event.type, "dead_letter", dead_letter=record)
+        return Outcome(token, event.type, result, late=late and result == "accepted", event_at=event.at)

@@ -1,0 +1,259 @@
+"""``holdwatch replay --kafka``: produce a recorded log to the input topics, read the alerts back.
+
+Protocol (see ``headers``): a start barrier proves every partition has a live worker before any
+event is sent; each event carries the producer's watermark; periodic ticks move idle partitions;
+a final tick with an end barrier moves event time to ``--until`` and marks, in each alerts and
+dead-letters partition, the point after which no alert of this run can follow.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from streams.engine.watermark import NEVER
+from streams.kafka.settings import KafkaSettings
+from streams.policy.model import Policy
+from streams.streaming import headers as hdr
+from streams.streaming.stamp import Stamper
+
+TICK_EVERY_EVENTS = 1000
+TICK_EVERY_SECONDS = 0.25
+
+AlertCallback = Callable[[dict[str, Any]], None]
+
+
+class ReplayTimeout(RuntimeError):
+    """The workers did not answer in time."""
+
+
+@dataclass
+class KafkaReplaySummary:
+    lines: int = 0
+    produced: Counter[str] = field(default_factory=Counter)
+    dead_letters: Counter[str] = field(default_factory=Counter)
+    alerts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    duplicate_alerts: int = 0
+    seconds: float = 0.0
+
+    def render(self) -> str:
+        lines = ["holdwatch replay --kafka summary"]
+        lines.append(f"  {'lines read':<28} {self.lines}")
+        for kind, n in sorted(self.produced.items()):
+            lines.append(f"  {'produced ' + kind:<28} {n}")
+        lines.append(f"  {'dead letters':<28} {sum(self.dead_letters.values())}")
+        for reason, n in sorted(self.dead_letters.items()):
+            lines.append(f"    {reason:<26} {n}")
+        lines.append(f"  {'re-delivered alerts dropped':<28} {self.duplicate_alerts}")
+        lines.append(f"  {'seconds':<28} {self.seconds:.1f}")
+        lines.append("  alerts by rule               firing  resolved")
+        for rule in sorted({rule for rule, _ in self.alerts}):
+            lines.append(f"    {rule:<26} {self.alerts[(rule, 'firing')]:>6}  {self.alerts[(rule, 'resolved')]:>8}")
+        return "\n".join(lines)
+
+
+class OutputReader(threading.Thread):
+    """Reads the alerts and dead-letters topics of one run, in a thread, until the end barrier."""
+
+    def __init__(self, settings: KafkaSettings, run: str, on_alert: AlertCallback, on_dead: AlertCallback) -> None:
+        super().__init__(name="holdwatch-alert-reader", daemon=True)
+        from kafka import KafkaConsumer, TopicPartition
+
+        self.settings = settings
+        self.run_id = run
+        self.on_alert = on_alert
+        self.on_dead = on_dead
+        names = settings.topics
+        self.partitions = [
+            TopicPartition(topic, p) for topic in (names.alerts, names.dead_letters) for p in range(settings.partitions)
+        ]
+        self.alerts_topic = names.alerts
+        self.consumer = KafkaConsumer(**settings.kafka_python_kwargs(), enable_auto_commit=False, group_id=None)
+        self.consumer.assign(self.partitions)
+        self.consumer.seek_to_end()
+        self.started: set[Any] = set()
+        self.ended: set[Any] = set()
+        self.seen: set[tuple[str, str]] = set()
+        self.duplicates = 0
+        self.error: BaseException | None = None
+        self._halt = threading.Event()
+        self.last_record = time.monotonic()
+
+    def run(self) -> None:
+        try:
+            while not self._halt.is_set() and len(self.ended) < len(self.partitions):
+                batches = self.consumer.poll(timeout_ms=100, max_records=5000)
+                for tp, records in batches.items():
+                    for record in records:
+                        self.last_record = time.monotonic()
+                        self._handle(tp, record)
+        except BaseException as exc:  # surfaced to the main thread
+            self.error = exc
+        finally:
+            self.consumer.close()
+
+    def _handle(self, tp: Any, record: Any) -> None:
+        barrier = hdr.header(record.headers, hdr.BARRIER)
+        if barrier is not None:
+            if barrier.decode() == f"start:{self.run_id}":
+                self.started.add(tp)
+            elif barrier.decode() == f"end:{self.run_id}":
+                self.ended.add(tp)
+            return
+        if tp not in self.started or tp in self.ended:
+            return  # another run's output
+        if tp.topic == self.alerts_topic:
+            alert = orjson.loads(record.value)
+            key = (alert["alert_id"], alert["state"])
+            if key in self.seen:  # at-least-once: a re-delivered alert has the same id and state
+                self.duplicates += 1
+                return
+            self.seen.add(key)
+            self.on_alert(alert)
+        else:
+            self.on_dead(orjson.loads(record.value))
+
+    def stop(self) -> None:
+        self._halt.set()
+
+
+class KafkaReplay:
+    def __init__(self, settings: KafkaSettings, policy: Policy, speed: float | None = None) -> None:
+        from kafka import KafkaProducer
+
+        self.settings = settings
+        self.policy = policy
+        self.speed = speed
+        self.run_id = uuid.uuid4().hex[:12]
+        self.names = settings.topics
+        self.producer = KafkaProducer(
+            **settings.kafka_python_kwargs(),
+            acks=1,
+            linger_ms=5,
+            batch_size=256 * 1024,
+            max_in_flight_requests_per_connection=1,  # ticks must stay behind the events they follow
+        )
+        self.stamper = Stamper(policy)
+        self.summary = KafkaReplaySummary()
+
+    def _ticks(self, at: int, barrier: str | None = None) -> None:
+        headers = hdr.tick_headers(at, barrier)
+        for topic in self.names.inputs:
+            for partition in range(self.settings.partitions):
+                self.producer.send(topic, value=b"", partition=partition, headers=headers)
+
+    def run(
+        self,
+        lines: Iterable[bytes],
+        until: int | None,
+        on_alert: AlertCallback,
+        on_dead: AlertCallback,
+        progress: Callable[[int], None] | None = None,
+        start_timeout: float = 120.0,
+        idle_timeout: float = 300.0,
+    ) -> KafkaReplaySummary:
+        started = time.monotonic()
+        summary = self.summary
+
+        def dead(record: dict[str, Any]) -> None:
+            summary.dead_letters[record["reason"]] += 1
+            on_dead(record)
+
+        def alert(record: dict[str, Any]) -> None:
+            summary.alerts[(record["rule"], record["state"])] += 1
+            on_alert(record)
+
+        reader = OutputReader(self.settings, self.run_id, alert, dead)
+        reader.start()
+        try:
+            self._start_barrier(reader, start_timeout)
+            self._produce(lines, dead, progress)
+            stamper = self.stamper
+            end = max(until if until is not None else stamper.watermark.max_event_at, stamper.watermark.value)
+            self._ticks(end, f"end:{self.run_id}")
+            self.producer.flush()
+            while reader.is_alive():
+                reader.join(0.2)
+                if time.monotonic() - reader.last_record > idle_timeout:
+                    raise ReplayTimeout(
+                        f"no output from the workers for {idle_timeout:.0f}s; "
+                        f"{len(reader.ended)}/{len(reader.partitions)} partitions finished"
+                    )
+            if reader.error is not None:
+                raise reader.error
+        finally:
+            reader.stop()
+            self.producer.close(timeout=5)
+        summary.duplicate_alerts = reader.duplicates
+        summary.seconds = time.monotonic() - started
+        return summary
+
+    def _start_barrier(self, reader: OutputReader, timeout: float) -> None:
+        """Every partition has a worker that answers, before any event is sent."""
+        deadline = time.monotonic() + timeout
+        self._ticks(NEVER, f"start:{self.run_id}")
+        self.producer.flush()
+        while len(reader.started) < len(reader.partitions):
+            if reader.error is not None:
+                raise reader.error
+            if time.monotonic() > deadline:
+                missing = sorted({tp.partition for tp in reader.partitions} - {tp.partition for tp in reader.started})
+                raise ReplayTimeout(
+                    f"no worker answered for partitions {missing} within {timeout:.0f}s: is "
+                    f"`holdwatch worker --clock event` running on this broker with prefix "
+                    f"{self.settings.topic_prefix!r}?"
+                )
+            time.sleep(0.05)
+
+    def _produce(self, lines: Iterable[bytes], dead: AlertCallback, progress: Callable[[int], None] | None) -> None:
+        stamper = self.stamper
+        summary = self.summary
+        send = self.producer.send
+        topic_of = {kind: self.names.for_type(kind) for kind in ("booking", "hit", "detainer", "release")}
+        last_tick = time.monotonic()
+        pace_start: tuple[float, int] | None = None
+        number = 0
+        for raw in lines:
+            number += 1
+            line = raw.rstrip(b"\r\n")
+            if not line.strip():
+                continue
+            summary.lines += 1
+            stamped = stamper.stamp(line, number)
+            if stamped.event_type is None:
+                assert stamped.dead_letter is not None
+                dead(stamped.dead_letter)
+                continue
+            if self.speed is not None and stamped.watermark is not None:
+                pace_start = self._pace(pace_start, stamper.watermark.max_event_at)
+            headers = [] if stamped.watermark is None else [(hdr.WATERMARK, hdr.encode_time(stamped.watermark))]
+            send(topic_of[stamped.event_type], key=stamped.key, value=stamped.value, headers=headers)
+            summary.produced[stamped.event_type] += 1
+            now = time.monotonic()
+            if summary.lines % TICK_EVERY_EVENTS == 0 or now - last_tick > TICK_EVERY_SECONDS:
+                self._ticks(stamper.watermark.value)
+                last_tick = now
+                if progress is not None:
+                    progress(summary.lines)
+        if progress is not None:
+            progress(summary.lines)
+
+    def _pace(self, start: tuple[float, int] | None, event_time: int) -> tuple[float, int]:
+        """Hold back so that event time advances ``speed`` times faster than the wall clock."""
+        now = time.monotonic()
+        if start is None:
+            return (now, event_time)
+        assert self.speed is not None
+        due = start[0] + (event_time - start[1]) / 1_000_000 / self.speed
+        while due > now:
+            time.sleep(min(due - now, TICK_EVERY_SECONDS))
+            now = time.monotonic()
+            self._ticks(self.stamper.watermark.value)
+        return start

