@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -20,12 +19,8 @@ from streams.replay.source import LogSource
 
 
 def run_kafka(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from streams.kafka.broker import EmbeddedBroker
-    from streams.streaming.app import WorkerConfig
     from streams.streaming.replay import KafkaReplay, ReplayTimeout
-    from streams.streaming.run import WorkerProcess, create_topics
+    from streams.streaming.session import kafka_session
 
     policy = policy_from_args(args)
     settings = kafka_settings(args)
@@ -35,22 +30,14 @@ def run_kafka(args: argparse.Namespace) -> int:
         dead = JsonLinesWriter(args.dead_letters)
     except OSError as exc:
         raise UsageError(str(exc)) from None
+    worker_args = ["--metrics-port", "0", *(["--policy", args.policy] if args.policy else [])]
     with ExitStack() as stack:
         stack.callback(dead.close)
         stack.callback(alerts.close)
         stack.enter_context(source)
         if not args.broker:
             stderr.print("starting the embedded Kafka broker and one worker ...")
-            broker = stack.enter_context(EmbeddedBroker())
-            settings = replace(settings, brokers=(broker.bootstrap,))
-            logs = Path(tempfile.mkdtemp(prefix="holdwatch-replay-"))
-            create_topics(WorkerConfig(settings, policy))
-            extra = ["--clock", "event", "--store", "memory", "--metrics-port", "0"]
-            if args.policy:
-                extra += ["--policy", args.policy]
-            stack.enter_context(WorkerProcess(settings, extra, logs / "worker.log"))
-        else:
-            create_topics(WorkerConfig(settings, policy))
+        settings = stack.enter_context(kafka_session(settings, policy, not args.broker, worker_args))
         replay = KafkaReplay(settings, policy, args.speed)
         progress = None
         if sys.stderr.isatty():

@@ -14,6 +14,7 @@ import orjson
 from streams.contract import timestamps
 from streams.contract.events import Event
 from streams.contract.schemas import EVENT_TYPES, validators
+from streams.privacy import Pseudonymizer, from_env
 
 MAX_MESSAGE_BYTES = 64 * 1024
 
@@ -30,8 +31,10 @@ class Rejected(Exception):
 class Decoder:
     """Holds the compiled validators; one per process, reused for every message."""
 
-    def __init__(self, max_bytes: int = MAX_MESSAGE_BYTES) -> None:
+    def __init__(self, max_bytes: int = MAX_MESSAGE_BYTES, pseudonymizer: Pseudonymizer | None = None) -> None:
         self.max_bytes = max_bytes
+        # Built at start: in production (HOLDWATCH_ENV) a missing pseudonym key stops the process here.
+        self.pseudonymizer = pseudonymizer or from_env()
         every = validators()
         self._validators = {kind: every[kind] for kind in EVENT_TYPES}
 
@@ -69,6 +72,8 @@ class Decoder:
                 raise Rejected("empty_key", "message key is empty")
             if key != booking_id.encode():
                 raise Rejected("key_mismatch", "message key differs from booking_id")
+        if kind == "booking":  # the raw person id goes no further than this line
+            self.pseudonymizer.apply(body)
         return Event(kind, booking_id, body["event_id"], at, body)  # type: ignore[arg-type]
 
 

@@ -1,0 +1,142 @@
+"""Keyed pseudonymization of ``person_id`` at ingest.
+
+A booking's ``person_id`` is replaced, inside the decoder and before anything else sees the
+event, by ``hp1-`` + HMAC-SHA256(key, person_id) in hex. The same person gets the same
+pseudonym under the same key (so a future rule can still link bookings of one person), but
+without the key nobody can go back from a pseudonym, or test a guessed id against it.
+
+The key comes from the environment, never from a flag (flags show in ``ps``) or the repo:
+
+* ``HOLDWATCH_PSEUDONYM_KEY``: the key itself (at least 16 bytes), or
+* ``HOLDWATCH_PSEUDONYM_KEY_FILE``: a file holding it (a Docker/Kubernetes secret); one trailing
+  newline is ignored.
+
+``HOLDWATCH_ENV=production`` makes a missing key fatal: the :class:`~streams.contract.decode.Decoder`
+(built once per worker or replay at start) raises :class:`MissingPseudonymKey`, so a production
+worker refuses to start rather than hashing with a key everybody knows. Outside production a
+fixed, public development key is used: pseudonyms stay stable across runs and workers, but
+they protect nothing, which is why production refuses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from streams.cli.errors import UsageError
+
+__all__ = [
+    "DEV_KEY",
+    "ENV_KEY",
+    "ENV_KEY_FILE",
+    "ENV_MODE",
+    "MIN_KEY_BYTES",
+    "PREFIX",
+    "MissingPseudonymKey",
+    "Pseudonymizer",
+    "from_env",
+    "is_production",
+    "load_key",
+    "pseudonymize",
+    "reset",
+]
+
+ENV_KEY = "HOLDWATCH_PSEUDONYM_KEY"
+ENV_KEY_FILE = "HOLDWATCH_PSEUDONYM_KEY_FILE"
+ENV_MODE = "HOLDWATCH_ENV"
+PREFIX = "hp1-"
+MIN_KEY_BYTES = 16
+#: Public, so never a secret: only outside production, and only so that development runs are stable.
+DEV_KEY = b"holdwatch-development-key-not-secret"
+
+
+class MissingPseudonymKey(UsageError):
+    """No usable key (in production), or a key that is too short or unreadable (anywhere)."""
+
+
+def is_production(env: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if env is None else env
+    return env.get(ENV_MODE, "").strip().lower() in ("production", "prod")
+
+
+def load_key(env: Mapping[str, str] | None = None) -> bytes | None:
+    """The configured key, or None when neither variable is set. Raises on a bad key."""
+    env = os.environ if env is None else env
+    text = env.get(ENV_KEY)
+    path = env.get(ENV_KEY_FILE)
+    if text and path:
+        raise MissingPseudonymKey(f"set only one of {ENV_KEY} and {ENV_KEY_FILE}")
+    if text:
+        key = text.encode("utf-8")
+        source = ENV_KEY
+    elif path:
+        try:
+            key = Path(path).read_bytes()
+        except OSError as exc:
+            raise MissingPseudonymKey(f"{ENV_KEY_FILE}: cannot read the key file: {exc.strerror}") from None
+        key = key.removesuffix(b"\n").removesuffix(b"\r")
+        source = f"{ENV_KEY_FILE} ({path})"
+    else:
+        return None
+    if len(key) < MIN_KEY_BYTES:
+        raise MissingPseudonymKey(f"the pseudonym key from {source} has {len(key)} bytes; at least {MIN_KEY_BYTES} are needed")
+    return key
+
+
+class Pseudonymizer:
+    """HMAC-SHA256 of ``person_id`` under one key; ``apply`` rewrites a decoded body in place."""
+
+    __slots__ = ("_key", "development")
+
+    def __init__(self, key: bytes, development: bool = False) -> None:
+        if len(key) < MIN_KEY_BYTES:
+            raise MissingPseudonymKey(f"pseudonym key too short ({len(key)} < {MIN_KEY_BYTES} bytes)")
+        self._key = key
+        self.development = development
+
+    def __repr__(self) -> str:  # never the key
+        return f"Pseudonymizer(development={self.development})"
+
+    def pseudonym(self, person_id: str) -> str:
+        digest = hmac.new(self._key, person_id.encode("utf-8"), hashlib.sha256).hexdigest()
+        return PREFIX + digest
+
+    def apply(self, body: dict[str, Any]) -> None:
+        """Replace ``body["person_id"]`` (when it is a string) by its pseudonym."""
+        person = body.get("person_id")
+        if isinstance(person, str):
+            body["person_id"] = self.pseudonym(person)
+
+
+def from_env(env: Mapping[str, str] | None = None) -> Pseudonymizer:
+    """The pseudonymizer the environment configures; production without a key raises."""
+    key = load_key(env)
+    if key is not None:
+        return Pseudonymizer(key)
+    if is_production(env):
+        raise MissingPseudonymKey(
+            f"{ENV_MODE}=production needs a pseudonym key: set {ENV_KEY_FILE} to a secret file "
+            f"(or {ENV_KEY}) holding at least {MIN_KEY_BYTES} random bytes"
+        )
+    return Pseudonymizer(DEV_KEY, development=True)
+
+
+_default: Pseudonymizer | None = None
+
+
+def pseudonymize(body: dict[str, Any]) -> None:
+    """Rewrite ``body["person_id"]`` in place with the process's configured key (read once)."""
+    global _default
+    if _default is None:
+        _default = from_env()
+    _default.apply(body)
+
+
+def reset() -> None:
+    """Forget the process's key, so the next call reads the environment again (tests)."""
+    global _default
+    _default = None
