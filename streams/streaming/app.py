@@ -112,7 +112,8 @@ class Worker:
             CASES_TABLE,
             default=None,
             partitions=cfg.kafka.partitions,
-            schema=faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"),
+            key_type=bytes,  # bytes types make Faust use the raw codec, also in changelog recovery
+            value_type=bytes,
         )
         app.agent(inputs, name="holdwatch-rules")(self._agent)
         if cfg.clock == "wall":

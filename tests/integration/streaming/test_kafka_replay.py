@@ -1,0 +1,98 @@
+"""The Kafka path gives the in-process engine's alerts, with one worker or two, and keeps its
+cases across a restart."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import orjson
+import pytest
+
+from streams.generate import generate
+from streams.kafka.settings import KafkaSettings
+from streams.policy.load import load_policy
+from streams.streaming.replay import KafkaReplay
+from tests.integration.streaming.conftest import WorkerFactory
+from tests.support import Events, alert_set, firing, replay
+
+pytestmark = pytest.mark.kafka
+
+
+@pytest.fixture(scope="module")
+def generated() -> list[bytes]:
+    """2,000 bookings with the generator's noise: duplicates, out-of-order and late events."""
+    return list(generate(2000, 11, date(2011, 10, 1), 200))
+
+
+def kafka_replay(settings: KafkaSettings, lines: list[bytes], until: int | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    alerts: list[dict[str, Any]] = []
+    dead: list[dict[str, Any]] = []
+    KafkaReplay(settings, load_policy()).run(lines, until, alerts.append, dead.append)
+    return alerts, dead
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_kafka_path_gives_the_in_process_alerts(settings: KafkaSettings, start_worker: WorkerFactory, generated: list[bytes], workers: int) -> None:
+    for _ in range(workers):
+        start_worker("--clock", "event")
+    expected, summary, _ = replay(load_policy(), generated)
+    assert summary.late > 0 and summary.duplicates > 0  # the log exercises both
+    alerts, _ = kafka_replay(settings, generated)
+    assert len(firing(expected, "hold_limit_exceeded")) > 0
+    assert alert_set(alerts) == alert_set(expected)
+
+
+def test_bad_messages_end_in_dead_letters_with_their_bytes_and_position(settings: KafkaSettings, start_worker: WorkerFactory) -> None:
+    from kafka import KafkaConsumer, KafkaProducer
+
+    start_worker("--clock", "event")
+    good = Events("bk-dl").booking("2011-10-03T08:00:00-04:00")
+    bad_lines = [
+        orjson.dumps({**good, "charges": []}),  # routed to bookings, fails the schema there
+        orjson.dumps({**good, "occurred_at": "2011-10-03T08:00:60Z"}),
+        b"not json at all",  # unroutable: the replay tool dead-letters it with its line number
+    ]
+    _, dead = kafka_replay(settings, [orjson.dumps(good), *bad_lines])
+    by_reason = {d["reason"]: d for d in dead}
+    assert set(by_reason) == {"schema_violation", "bad_timestamp", "invalid_json"}
+    assert by_reason["schema_violation"]["topic"] == settings.topics.bookings
+    assert by_reason["schema_violation"]["original"].encode() == bad_lines[0]
+    assert isinstance(by_reason["bad_timestamp"]["offset"], int)
+    assert by_reason["invalid_json"]["line"] == 4
+
+    # A message written straight to a topic, with a key that is not its booking id.
+    producer = KafkaProducer(bootstrap_servers=list(settings.brokers))
+    producer.send(settings.topics.hits, key=b"someone-else", value=orjson.dumps(Events("bk-x").hit("2011-10-03T09:00:00Z")))
+    producer.send(settings.topics.hits, key=b"bk-y", value=b"\xff\xfe")
+    producer.flush()
+    consumer = KafkaConsumer(settings.topics.dead_letters, bootstrap_servers=list(settings.brokers), auto_offset_reset="earliest", consumer_timeout_ms=15000)
+    reasons = set()
+    for record in consumer:
+        if record.value:
+            reasons.add(orjson.loads(record.value)["reason"])
+        if {"key_mismatch", "invalid_utf8"} <= reasons:
+            break
+    consumer.close()
+    assert {"key_mismatch", "invalid_utf8"} <= reasons
+
+
+def test_a_restarted_worker_keeps_its_cases(settings: KafkaSettings, start_worker: WorkerFactory) -> None:
+    ev = Events("bk-restart", "America/Chicago")
+    before = [
+        ev.booking("2018-03-05 08:00", jurisdiction="IL-Cook"),
+        ev.hit("2018-03-05 09:00"),
+        ev.detainer("2018-03-05 10:00", form="I-247A-2017"),
+        ev.detainer("2018-03-05 11:00", action="served"),
+        ev.release("2018-03-06 10:00", "eligible"),
+    ]
+    first = start_worker("--clock", "event")
+    alerts, _ = kafka_replay(settings, [orjson.dumps(e) for e in before])
+    assert firing(alerts, "hold_limit_exceeded") == []
+    first.kill()  # a crash: SIGKILL, no clean shutdown
+    start_worker("--clock", "event")
+    later = Events("bk-other", "America/Chicago").booking("2018-03-09 00:00", jurisdiction="IL-Cook")
+    alerts, _ = kafka_replay(settings, [orjson.dumps(later)])
+    [alert] = firing(alerts, "hold_limit_exceeded")
+    assert alert["booking_id"] == "bk-restart"
+    assert alert["occurred_at"] == "2018-03-08T10:00:00-06:00"
