@@ -1,27 +1,44 @@
-"""The worker's Prometheus metrics (see docs/operations.md for what each panel reads).
+"""The worker's Prometheus metrics (docs/operations.md says which panel reads which).
 
-Built once per process and injected (as faust's own Prometheus sensor is): the hot path only
-calls ``observe``. Labels are bounded: event type, outcome, reason, rule, severity, state, stage,
-topic and partition, and jurisdictions of the policy table (anything else is ``other``). Never a
-booking or person id.
+Built once per process and injected, as faust's own Prometheus sensor is: the hot path calls
+``observe`` and ``observe_alert``; gauges are refreshed by a timer from the engines' state.
+Labels are bounded: event type, outcome, reason, rule, severity, state, stage, topic, partition,
+and the jurisdictions of the policy table (any other is ``other``). Never a booking or person id.
 """
 
 from __future__ import annotations
 
+import time
+from collections import Counter as Tally
+from collections.abc import Iterable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from streams.contract import timestamps
+from streams.engine.case import Case
+from streams.engine.watermark import NEVER
+from streams.policy.model import RULES, Policy
 from streams.streaming.partition import Outcome
 
+# Milliseconds matter on the hot path; 0.025 s is the p99 alert threshold.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 EVENT_LAG_BUCKETS = (0.1, 0.5, 1, 5, 10, 30, 60, 300, 600, 1800, 3600)
+# 1 s is the live-mode promise for deadline alerts.
 DEADLINE_LAG_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
+EVENT_TYPES = ("booking", "hit", "detainer", "release", "unknown")
+DEAD_LETTER_REASONS = (
+    "oversized", "invalid_utf8", "invalid_json", "not_an_object", "unknown_type", "schema_violation",
+    "bad_timestamp", "type_topic_mismatch", "empty_key", "key_mismatch", "expired",
+)
+SEVERITY = {"critical", "warning"}
+OTHER = "other"
 
 
 class WorkerMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, policy: Policy) -> None:
         self.registry = registry
+        self.policy = policy
         self.events = Counter("holdwatch_events", "Input messages by event type and outcome", ["type", "outcome"], registry=registry)
         self.late = Counter("holdwatch_late_events", "Accepted events older than the watermark", ["type"], registry=registry)
         self.dead_letters = Counter("holdwatch_dead_letters", "Dead letters by reason", ["reason"], registry=registry)
@@ -35,30 +52,100 @@ class WorkerMetrics:
             buckets=EVENT_LAG_BUCKETS, registry=registry,
         )
         self.deadline_lag = Histogram(
-            "holdwatch_deadline_alert_lag_seconds", "Wall clock at emission minus the alert's occurred_at (live mode)",
+            "holdwatch_deadline_alert_lag_seconds", "Live mode: wall clock at emission minus the alert's occurred_at",
             buckets=DEADLINE_LAG_BUCKETS, registry=registry,
         )
-        self.open_cases = Gauge("holdwatch_open_cases", "Cases held in memory", registry=registry)
-        self.watermark = Gauge("holdwatch_watermark_seconds", "Event-time watermark (minimum over owned partitions)", registry=registry)
+        self.open_cases = Gauge("holdwatch_open_cases", "Cases held in memory by this worker", registry=registry)
+        self.active_holds = Gauge(
+            "holdwatch_active_holds", "People held on a detainer after becoming release-eligible", ["jurisdiction"], registry=registry
+        )
+        self.past_deadline = Gauge(
+            "holdwatch_holds_past_deadline", "Holds whose hold_limit_exceeded alert is firing", ["jurisdiction"], registry=registry
+        )
+        self.consumer_lag = Gauge("holdwatch_consumer_lag", "Messages behind the partition's end", ["topic", "partition"], registry=registry)
+        self.watermark = Gauge("holdwatch_watermark_seconds", "Event-time watermark, minimum over owned partitions (unix s)", registry=registry)
+        self._prime()
+
+    def _prime(self) -> None:
+        """Create every bounded label set at 0, so the first increase is seen by rate()."""
+        for rule in RULES:
+            info = self.policy.rules.get(rule)
+            for state in ("firing", "resolved"):
+                self.alerts.labels(rule, info.severity if info else "warning", state)
+        for reason in DEAD_LETTER_REASONS:
+            self.dead_letters.labels(reason)
+        for kind in EVENT_TYPES:
+            for outcome in ("accepted", "duplicate", "dead_letter"):
+                self.events.labels(kind, outcome)
+            self.late.labels(kind)
+        for stage in ("validated", "decided", "alert_produced"):
+            self.stage_latency.labels(stage)
+        for name in self.jurisdictions:
+            self.active_holds.labels(name).set(0)
+            self.past_deadline.labels(name).set(0)
+
+    @property
+    def jurisdictions(self) -> list[str]:
+        return [*self.policy.jurisdictions, OTHER]
 
     @classmethod
-    def create(cls) -> WorkerMetrics:
+    def create(cls, policy: Policy) -> WorkerMetrics:
         from prometheus_client import REGISTRY
 
-        return cls(REGISTRY)
+        return cls(REGISTRY, policy)
 
     def serve(self, host: str, port: int) -> None:
         start_http_server(port, addr=host, registry=self.registry)
 
-    def attach(self, worker: Any) -> None:
-        self.worker = worker
+    # -- hot path ----------------------------------------------------------------------------
 
-    def observe(self, outcome: Outcome) -> None:
+    def observe(self, outcome: Outcome, decided: float, live: bool) -> None:
         if outcome.result == "tick":
             return
+        self.events.labels(outcome.event_type, outcome.result).inc()
         if outcome.result == "dead_letter":
             assert outcome.dead_letter is not None
             self.dead_letters.labels(outcome.dead_letter["reason"]).inc()
-        self.events.labels(outcome.event_type, outcome.result).inc()
+            return
         if outcome.late:
             self.late.labels(outcome.event_type).inc()
+        if outcome.received:
+            self.stage_latency.labels("validated").observe(outcome.validated - outcome.received)
+            self.stage_latency.labels("decided").observe(decided - outcome.received)
+        if live and outcome.event_at is not None:
+            self.event_time_lag.observe(max(time.time() - outcome.event_at / timestamps.MICROS, 0.0))
+
+    def observe_alert(self, alert: dict[str, Any], received: float, produced: float, live: bool) -> None:
+        self.alerts.labels(alert["rule"], alert["severity"], alert["state"]).inc()
+        if received:
+            self.stage_latency.labels("alert_produced").observe(produced - received)
+        if live and alert["state"] == "firing":
+            occurred = timestamps.parse(alert["occurred_at"]) / timestamps.MICROS
+            self.deadline_lag.observe(max(time.time() - occurred, 0.0))
+
+    # -- gauges, refreshed by a timer --------------------------------------------------------
+
+    def refresh(self, cases: Iterable[Case], watermarks: Iterable[int], lags: dict[tuple[str, int], int]) -> None:
+        known = self.policy.jurisdictions
+        active: Tally[str] = Tally()
+        past: Tally[str] = Tally()
+        count = 0
+        for case in cases:
+            count += 1
+            if case.eligible_at is None or case.custody_end_at is not None:
+                continue
+            if not any(d.issued_at is not None and d.lifted_at is None for d in case.detainers):
+                continue
+            where = case.jurisdiction if case.jurisdiction in known else OTHER
+            active[where] += 1
+            if any(rule == "hold_limit_exceeded" and state == "firing" for (rule, _), state in case.emitted.items()):
+                past[where] += 1
+        self.open_cases.set(count)
+        for name in self.jurisdictions:
+            self.active_holds.labels(name).set(active[name])
+            self.past_deadline.labels(name).set(past[name])
+        marks = [w for w in watermarks if w != NEVER]
+        if marks:
+            self.watermark.set(min(marks) / timestamps.MICROS)
+        for (topic, partition), lag in lags.items():
+            self.consumer_lag.labels(topic, str(partition)).set(lag)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from time import perf_counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +33,8 @@ from streams.kafka.settings import KafkaSettings
 from streams.kafka.topics import TYPE_TO_TOPIC
 from streams.policy.model import Policy
 from streams.streaming import headers as hdr
-from streams.streaming.partition import Outcome, PartitionDriver
+from streams.observability.metrics import WorkerMetrics
+from streams.streaming.partition import PartitionDriver
 from streams.streaming.store import TableStore
 
 log = logging.getLogger("holdwatch.worker")
@@ -63,15 +64,14 @@ class WorkerConfig:
         return f"{self.app_id}-{CASES_TABLE}-changelog"
 
 
-Observer = Callable[[Outcome], None]
-
-
 class Worker:
-    """Builds the Faust app for a config; ``observers`` see every outcome (metrics)."""
+    """Builds the Faust app for a config; ``metrics`` (optional) are fed from the agent."""
 
-    def __init__(self, config: WorkerConfig, observe: Observer | None = None) -> None:
+    def __init__(self, config: WorkerConfig, metrics: WorkerMetrics | None = None) -> None:
         self.config = config
-        self.observe = observe
+        self.metrics = metrics
+        self.live = config.clock == "wall"
+        self.positions: dict[tuple[str, int], int] = {}  # last processed offset per input tp
         self.drivers: dict[int, PartitionDriver] = {}
         self.decoder = Decoder()
         self._alerts: list[dict[str, Any]] = []  # emitted by the engines, drained by the agent
@@ -119,7 +119,31 @@ class Worker:
         if cfg.clock == "wall":
             app.timer(interval=cfg.tick_interval, on_leader=False)(self._tick)
         app.on_partitions_revoked.connect(self._on_revoked)
+        if self.metrics is not None:
+            from faust.sensors.prometheus import setup_prometheus_sensors
+
+            setup_prometheus_sensors(app, registry=self.metrics.registry, name_prefix=cfg.app_id)
+            app.timer(interval=2.0, on_leader=False)(self._refresh_gauges)
         return app
+
+    async def _refresh_gauges(self) -> None:
+        """Gauges from the engines' state; reads only, so a timer may do it."""
+        assert self.metrics is not None
+        lags: dict[tuple[str, int], int] = {}
+        consumer = self.app.consumer
+        for tp in consumer.assignment():
+            if tp.topic not in self.input_names:
+                continue
+            high = consumer.highwater(tp)
+            if high is not None:
+                done = self.positions.get((tp.topic, tp.partition), -1) + 1
+                lags[(tp.topic, tp.partition)] = max(high - done, 0)
+        drivers = list(self.drivers.values())
+        self.metrics.refresh(
+            (case for d in drivers for case in d.engine.cases.values()),
+            (d.watermark for d in drivers),
+            lags,
+        )
 
     async def _on_revoked(self, sender: Any, revoked: set[Any], **_: Any) -> None:
         for tp in revoked:
@@ -145,26 +169,33 @@ class Worker:
 
     async def _agent(self, stream: Any) -> None:
         manual = stream.noack()
+        metrics = self.metrics
+        live = self.live
         async for event in manual.events():
+            received = perf_counter()
             message = event.message
             driver = self.driver(message.partition)
             key = message.key if message.key is None or isinstance(message.key, bytes) else bytes(message.key)
             outcomes, barriers = driver.on_message(
-                message.topic, key, message.value, message.headers, message.offset, event
+                message.topic, key, message.value, message.headers, message.offset, event, received
             )
+            decided = perf_counter()
+            self.positions[(message.topic, message.partition)] = message.offset
             partition = message.partition
             alerts, self._alerts[:] = list(self._alerts), []
             for alert in alerts:
                 await self.alerts_topic.send(
                     key=alert["booking_id"].encode() or None, value=orjson.dumps(alert), partition=partition
                 )
+                if metrics is not None:
+                    metrics.observe_alert(alert, received, perf_counter(), live)
             for outcome in outcomes:
                 if outcome.dead_letter is not None:
                     await self.dead_topic.send(
                         key=message.key, value=orjson.dumps(outcome.dead_letter), partition=partition
                     )
-                if self.observe is not None:
-                    self.observe(outcome)
+                if metrics is not None:
+                    metrics.observe(outcome, decided, live)
             for run in barriers:
                 await self._send_barrier(run, partition)
             for outcome in outcomes:

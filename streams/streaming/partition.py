@@ -16,6 +16,7 @@ Pure Python: the Faust agent feeds messages in and acts on what comes out.
 from __future__ import annotations
 
 import heapq
+from time import perf_counter
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,8 @@ class Outcome:
     late: bool = False
     dead_letter: dict[str, Any] | None = None
     event_at: int | None = None
+    received: float = 0.0  # perf_counter when the message arrived
+    validated: float = 0.0  # perf_counter when it passed the contract
 
 
 @dataclass(order=True, slots=True)
@@ -51,6 +54,8 @@ class _Held:
     raw: bytes = field(compare=False)
     where: dict[str, Any] = field(compare=False)
     token: Any = field(compare=False)
+    received: float = field(compare=False)
+    validated: float = field(compare=False)
 
 
 class PartitionDriver:
@@ -90,6 +95,7 @@ class PartitionDriver:
         headers: hdr.Headers | None,
         offset: int,
         token: Any = None,
+        received: float = 0.0,
     ) -> tuple[list[Outcome], list[str]]:
         """Feed one message; returns outcomes of every message settled now, and completed barriers."""
         settled: list[Outcome] = []
@@ -105,7 +111,7 @@ class PartitionDriver:
                 if seen >= self.floors.keys():
                     del self.barriers[run]
                     completed.append(run)
-            settled.append(Outcome(token, "tick", "tick"))
+            settled.append(Outcome(token, "tick", "tick", received=received))
             self._release(settled)
             return settled, completed
 
@@ -116,16 +122,17 @@ class PartitionDriver:
             event = self.decoder.decode(raw, expected_type=expected, key=key if key is not None else b"")
         except Rejected as rejected:
             record = dead_letter(raw, rejected.reason, rejected.detail, **where)
-            settled.append(Outcome(token, expected or "unknown", "dead_letter", dead_letter=record))
+            settled.append(Outcome(token, expected or "unknown", "dead_letter", dead_letter=record, received=received))
             return settled, completed
+        validated = perf_counter()
         stamped = hdr.time_header(headers, hdr.WATERMARK)
         if stamped is None:  # live: apply now; this topic has delivered up to at - lateness
-            settled.append(self._apply(event, raw, where, token))
+            settled.append(self._apply(event, raw, where, token, received, validated))
             self._raise_floor(topic, event.at - self.policy.allowed_lateness)
         else:
             self._raise_floor(topic, stamped)
             self._seq += 1
-            heapq.heappush(self._held, _Held(stamped, self._seq, event, raw, where, token))
+            heapq.heappush(self._held, _Held(stamped, self._seq, event, raw, where, token, received, validated))
         self._release(settled)
         return settled, completed
 
@@ -148,14 +155,19 @@ class PartitionDriver:
         while held and held[0].watermark < mark:
             item = heapq.heappop(held)
             engine.advance_to(item.watermark)
-            settled.append(self._apply(item.event, item.raw, item.where, item.token))
+            settled.append(self._apply(item.event, item.raw, item.where, item.token, item.received, item.validated))
         engine.advance_to(mark)
 
-    def _apply(self, event: Event, raw: bytes, where: dict[str, Any], token: Any) -> Outcome:
+    def _apply(
+        self, event: Event, raw: bytes, where: dict[str, Any], token: Any, received: float, validated: float
+    ) -> Outcome:
         late = event.at < self.engine.watermark.value
         try:
             result = self.engine.process(event, observe=False)
         except Rejected as rejected:
             record = dead_letter(raw, rejected.reason, rejected.detail, **where)
-            return Outcome(token, event.type, "dead_letter", dead_letter=record)
-        return Outcome(token, event.type, result, late=late and result == "accepted", event_at=event.at)
+            return Outcome(token, event.type, "dead_letter", dead_letter=record, received=received, validated=validated)
+        return Outcome(
+            token, event.type, result, late=late and result == "accepted", event_at=event.at,
+            received=received, validated=validated,
+        )

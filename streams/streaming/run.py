@@ -30,12 +30,11 @@ def run_in_process(config: WorkerConfig, metrics_port: int | None = None, metric
 
     from streams.observability.metrics import WorkerMetrics
 
-    metrics = WorkerMetrics.create()
+    metrics = WorkerMetrics.create(config.policy)
     if metrics_port is not None:
         metrics.serve(metrics_host, metrics_port)
     create_topics(config)
-    worker = Worker(config, observe=metrics.observe)
-    metrics.attach(worker)
+    worker = Worker(config, metrics)
     log.warning(
         "holdwatch worker starting: %s clock=%s store=%s", config.kafka.describe(), config.clock, config.store
     )
