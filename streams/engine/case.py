@@ -31,6 +31,10 @@ class Detainer:
     issued_event: str | None = None
     served_at: int | None = None
     lifted_at: int | None = None
+    # The engine's watermark when the issuing event was applied (the stamp, in replay mode): with
+    # issued_at it fixes when the jurisdiction monitor may first count the detainer.
+    issued_mark: int | None = None
+    reported: bool = False  # its detainer fact went to the jurisdiction monitor
 
 
 @dataclass(slots=True)
@@ -68,8 +72,8 @@ def _earliest(current: int | None, candidate: int) -> bool:
     return current is None or candidate < current
 
 
-def apply(case: Case, event: Event) -> None:
-    """Fold one (new, validated) event into the case."""
+def apply(case: Case, event: Event, mark: int | None = None) -> None:
+    """Fold one (new, validated) event into the case; ``mark`` is the engine's watermark."""
     body = event.body
     at = event.at
     case.seen.add(event.event_id)
@@ -91,6 +95,7 @@ def apply(case: Case, event: Event) -> None:
         if action == "issued":
             if _earliest(record.issued_at, at):
                 record.issued_at, record.form, record.issued_event = at, body["form"], event.event_id
+                record.issued_mark = mark
         elif action == "served":
             if _earliest(record.served_at, at):
                 record.served_at = at
@@ -119,7 +124,7 @@ def to_primitive(case: Case) -> dict[str, Any]:
         "c": [list(c) for c in case.charges],
         "h": [[h.at, h.status, h.level, h.event_id] for h in case.hits],
         "d": [
-            [d.detainer_id, d.issued_at, d.form, d.issued_event, d.served_at, d.lifted_at]
+            [d.detainer_id, d.issued_at, d.form, d.issued_event, d.served_at, d.lifted_at, d.issued_mark, d.reported]
             for d in case.detainers
         ],
         "el": [case.eligible_at, case.eligible_event],

@@ -17,6 +17,7 @@ from streams.contract.events import Event
 from streams.engine import rules
 from streams.engine.alerts import Alert, Emit, reconcile
 from streams.engine.case import Case, apply
+from streams.engine.jurisdiction import DetainerFact, fact_of
 from streams.engine.watermark import NEVER, Watermark
 from streams.policy.model import Policy
 
@@ -45,6 +46,7 @@ class Engine:
         emit: Emit,
         store: MutableMapping[str, Case] | None = None,
         watermark: Watermark | None = None,
+        on_fact: Callable[[DetainerFact], None] | None = None,
     ) -> None:
         self.policy = policy
         self.cases: MutableMapping[str, Case] = {} if store is None else store
@@ -53,6 +55,10 @@ class Engine:
         self._emit_out = emit
         self._timers: list[tuple[int, str]] = []
         self._retention = policy.closed_case_retention
+        # Detainer facts for the jurisdiction monitor (``jurisdiction.py``): each issued detainer
+        # once, from a timer pass (never straight from ``process``) once the watermark has reached
+        # its issue time, so both engines see the same case state when they report it.
+        self.on_fact = on_fact
 
     # -- input -------------------------------------------------------------------------------
 
@@ -78,7 +84,7 @@ class Engine:
             return DUPLICATE
         if event.at < mark:
             self.stats.late[event.type] += 1
-        apply(case, event)
+        apply(case, event, mark)
         self.stats.accepted[event.type] += 1
         moved = observe and self.watermark.observe(event.at)
         self._reconcile(case)
@@ -111,10 +117,22 @@ class Engine:
         self.stats.alerts[(alert["rule"], alert["state"])] += 1
         self._emit_out(alert)
 
-    def _reconcile(self, case: Case) -> None:
+    def _reconcile(self, case: Case, timer: bool = False) -> None:
         mark = self.watermark.value
         findings = rules.evaluate(case, self.policy)
         due = reconcile(case, findings, mark, self.policy, self._emit) if findings or case.emitted else None
+        if self.on_fact is not None:
+            for detainer in case.detainers:
+                issued = detainer.issued_at
+                if issued is None or detainer.reported:
+                    continue
+                if timer and issued <= mark:
+                    detainer.reported = True
+                    fact = fact_of(case, detainer)
+                    if fact is not None:
+                        self.on_fact(fact)
+                elif due is None or issued < due:
+                    due = issued  # may be <= mark: then it is reported at the next timer pass
         if case.custody_end_at is not None:
             evict_at = max(case.last_event_at, case.custody_end_at) + self._retention
             if due is None and evict_at <= mark:
@@ -141,7 +159,7 @@ class Engine:
             if case is None or case.timer_at != due:
                 continue  # superseded by an earlier entry, or evicted
             case.timer_at = None
-            self._reconcile(case)
+            self._reconcile(case, timer=True)
 
 
 def collecting_engine(policy: Policy) -> tuple[Engine, list[Alert]]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from streams.contract.timestamps import HOUR, format
-from streams.engine import calendar
+from streams.engine import calendar, local_policy
 from streams.engine.case import Case, Detainer
 from streams.policy.model import Policy
 
@@ -200,6 +200,26 @@ def detainer_copy_not_served(ctx: Context) -> Iterator[Finding]:
         yield Finding("detainer_copy_not_served", at, ended, details)
 
 
+def local_policy_violation(ctx: Context) -> Iterator[Finding]:
+    """A hold that breaks the jurisdiction's own policy (``local_policy.py``), besides the federal rules.
+
+    The overlay is the one of the booking's jurisdiction, known only from a booking event at or
+    before the violation (so a late-arriving booking cannot change the verdict retroactively).
+    """
+    case = ctx.case
+    overlay = ctx.policy.local_policy(case.jurisdiction)
+    if overlay is None:
+        return
+    for breach in local_policy.breaches(case, overlay):
+        if case.booked_at is None or case.booked_at > breach.at:
+            continue
+        details = dict(breach.details)
+        details["hold_started_at"] = ctx.ts(details["hold_started_at"])
+        details["eligible_at"] = ctx.ts(details["eligible_at"])
+        details["timezone"] = ctx.zone_name
+        yield Finding("local_policy_violation", breach.at, breach.ended, details)
+
+
 RULES: dict[str, Callable[[Context], Iterator[Finding]]] = {
     "hold_limit_exceeded": hold_limit_exceeded,
     "hold_limit_approaching": hold_limit_approaching,
@@ -207,6 +227,7 @@ RULES: dict[str, Callable[[Context], Iterator[Finding]]] = {
     "detainer_without_hit": detainer_without_hit,
     "non_priority_detainer": non_priority_detainer,
     "detainer_copy_not_served": detainer_copy_not_served,
+    "local_policy_violation": local_policy_violation,
 }
 
 

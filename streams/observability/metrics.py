@@ -64,6 +64,16 @@ class WorkerMetrics:
         )
         self.consumer_lag = Gauge("holdwatch_consumer_lag", "Messages behind the partition's end", ["topic", "partition"], registry=registry)
         self.watermark = Gauge("holdwatch_watermark_seconds", "Event-time watermark, minimum over owned partitions (unix s)", registry=registry)
+        self.low_priority_share = Gauge(
+            "holdwatch_jurisdiction_low_priority_share",
+            "Rolling share of issued detainers whose hit shows L3 or no conviction",
+            ["jurisdiction"],
+            registry=registry,
+        )
+        self.share_baseline = Gauge(
+            "holdwatch_low_priority_share_baseline", "National share the monitor compares against", registry=registry
+        )
+        self.share_baseline.set(policy.monitor.baseline)
         self._prime()
 
     def _prime(self) -> None:
@@ -122,6 +132,12 @@ class WorkerMetrics:
         if live and alert["state"] == "firing":
             occurred = timestamps.parse(alert["occurred_at"]) / timestamps.MICROS
             self.deadline_lag.observe(max(time.time() - occurred, 0.0))
+
+    def observe_share(self, jurisdiction: str, midnight: int, share: float | None, count: int) -> None:
+        """Called by the jurisdiction monitor at each daily evaluation."""
+        if share is not None:
+            where = jurisdiction if jurisdiction in self.policy.jurisdictions else OTHER
+            self.low_priority_share.labels(where).set(share)
 
     # -- gauges, refreshed by a timer --------------------------------------------------------
 

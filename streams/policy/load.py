@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 import zoneinfo
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -12,18 +13,36 @@ import holidays
 
 from streams.policy.durations import parse_duration
 from streams.policy.model import (
+    OPTIONAL_RULES,
     RULES,
     Calendar,
     HoldLimit,
+    HonorClause,
     Jurisdiction,
+    LocalPolicy,
     NonPriority,
     Policy,
     RuleInfo,
+    ShareMonitorSettings,
 )
 
 FORMS = ("I-247-2011", "I-247A-2017")
 LEVELS = {"L1", "L2", "L3", "none"}
 CATEGORIES = {"violent", "drug", "property", "traffic", "immigration", "other"}
+SEVERITIES = {"felony", "misdemeanor", "infraction"}
+DAY = 86_400_000_000
+
+#: Used when a policy file written before these rules existed leaves them out of [rules].
+DEFAULT_RULE_INFO = {
+    "local_policy_violation": RuleInfo(
+        "critical", "The jurisdiction's own detainer policy (see details.local_policy and details.clause)."
+    ),
+    "jurisdiction_low_priority_share": RuleInfo(
+        "warning",
+        "Morton memo (June 2010) priorities: the jurisdiction's share of detainers on Level 3 and "
+        "non-criminal hits is far above the national share (55% of FY2011 removals).",
+    ),
+}
 
 
 class PolicyError(ValueError):
@@ -62,7 +81,7 @@ def parse_policy(text: str, source: str = "<string>") -> Policy:
 
 def _build(raw: dict[str, Any], source: str) -> Policy:
     _only(raw, "top level", {"engine", "calendar", "hold_limit", "copy_service", "non_priority",
-                             "rules", "jurisdictions"})
+                             "rules", "jurisdictions", "jurisdiction_monitor"})
     engine = _table(raw, "engine")
     _only(engine, "[engine]", {"allowed_lateness", "closed_case_retention", "default_timezone"})
     calendar_raw = raw.get("calendar", {})
@@ -96,6 +115,8 @@ def _build(raw: dict[str, Any], source: str) -> Policy:
         if spec["severity"] not in ("critical", "warning"):
             raise ValueError(f"rule {name}: severity must be critical or warning")
         rules[name] = RuleInfo(spec["severity"], str(spec["basis"]))
+    for name in OPTIONAL_RULES:
+        rules.setdefault(name, DEFAULT_RULE_INFO[name])
     missing = set(RULES) - rules.keys()
     if missing:
         raise ValueError(f"[rules] lacks {', '.join(sorted(missing))}")
@@ -109,12 +130,18 @@ def _build(raw: dict[str, Any], source: str) -> Policy:
 
     jurisdictions: dict[str, Jurisdiction] = {}
     for name, spec in raw.get("jurisdictions", {}).items():
-        _only(spec, f"[jurisdictions.{name!r}]", {"timezone", "state", "disabled_rules"})
+        _only(spec, f"[jurisdictions.{name!r}]", {"timezone", "state", "disabled_rules", "local_policy"})
         _check_zone(spec["timezone"], f"jurisdiction {name}")
         disabled = frozenset(spec.get("disabled_rules", ()))
-        if not disabled <= set(RULES):
-            raise ValueError(f"jurisdiction {name}: unknown rule in disabled_rules")
-        jurisdictions[name] = Jurisdiction(spec["timezone"], str(spec["state"]), disabled)
+        unknown_rules = disabled - set(RULES)
+        if unknown_rules:
+            raise ValueError(
+                f"jurisdiction {name}: unknown rule(s) {', '.join(sorted(unknown_rules))} in disabled_rules"
+            )
+        overlay = None
+        if "local_policy" in spec:
+            overlay = _local_policy(spec["local_policy"], name, spec["timezone"])
+        jurisdictions[name] = Jurisdiction(spec["timezone"], str(spec["state"]), disabled, overlay)
 
     default_zone = str(engine.get("default_timezone", "America/New_York"))
     _check_zone(default_zone, "engine.default_timezone")
@@ -132,7 +159,110 @@ def _build(raw: dict[str, Any], source: str) -> Policy:
         rules=rules,
         jurisdictions=jurisdictions,
         source=source,
+        monitor=_monitor(raw.get("jurisdiction_monitor", {})),
     )
+
+
+def _monitor(raw: Any) -> ShareMonitorSettings:
+    if not isinstance(raw, dict):
+        raise TypeError("jurisdiction_monitor must be a table")
+    where = "[jurisdiction_monitor]"
+    _only(raw, where, {"window", "baseline", "margin", "min_detainers", "low_priority_levels"})
+    defaults = ShareMonitorSettings()
+    window = parse_duration(raw.get("window", "90d"))
+    if window <= 0 or window % DAY:
+        raise ValueError(f"{where} window must be a positive whole number of days, e.g. \"90d\"")
+    baseline = _fraction(raw.get("baseline", defaults.baseline), f"{where} baseline")
+    margin = _fraction(raw.get("margin", defaults.margin), f"{where} margin")
+    minimum = raw.get("min_detainers", defaults.min_detainers)
+    if not isinstance(minimum, int) or isinstance(minimum, bool) or minimum < 1:
+        raise ValueError(f"{where} min_detainers must be a whole number >= 1")
+    levels = frozenset(raw.get("low_priority_levels", sorted(defaults.low_priority_levels)))
+    if not levels or not levels <= LEVELS:
+        raise ValueError(f"{where} low_priority_levels must be a non-empty subset of {sorted(LEVELS)}")
+    return ShareMonitorSettings(window // DAY, baseline, margin, minimum, levels)
+
+
+def _fraction(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{where} must be a fraction between 0 and 1 (0.55 means 55%), got {value!r}")
+    return float(value)
+
+
+def _subset(value: Any, allowed: set[str], where: str) -> frozenset[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{where} must be a non-empty list of strings")
+    unknown = set(value) - allowed
+    if unknown:
+        raise ValueError(f"{where}: unknown value(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(allowed))})")
+    return frozenset(value)
+
+
+def _local_policy(raw: Any, jurisdiction: str, zone_name: str) -> LocalPolicy:
+    where = f"[jurisdictions.{jurisdiction!r}.local_policy]"
+    if not isinstance(raw, dict):
+        raise TypeError(f"{where} must be a table")
+    _only(raw, where, {"name", "adopted", "effective_from", "illustration", "summary", "decline_all",
+                       "honor_when", "max_hold", "grace"})
+    if not isinstance(raw.get("name"), str) or not raw["name"].strip():
+        raise ValueError(f"{where} needs a name (the policy's title)")
+    effective = None
+    if "effective_from" in raw:
+        effective = _local_midnight(raw["effective_from"], zone_name, f"{where} effective_from")
+    adopted = raw.get("adopted", "")
+    adopted_text = adopted.isoformat() if isinstance(adopted, date) else str(adopted)
+    decline_all = raw.get("decline_all", False)
+    if not isinstance(decline_all, bool):
+        raise ValueError(f"{where} decline_all must be true or false")
+    clauses: list[HonorClause] = []
+    honor = raw.get("honor_when", [])
+    if not isinstance(honor, list) or not all(isinstance(c, dict) for c in honor):
+        raise ValueError(f"{where} honor_when must be an array of tables ([[...honor_when]])")
+    for number, clause in enumerate(honor, 1):
+        at = f"{where} honor_when #{number}"
+        _only(clause, at, {"conviction_levels", "charge_severities", "charge_categories"})
+        if not clause:
+            raise ValueError(f"{at} is empty: give conviction_levels and/or charge_severities/charge_categories")
+        clauses.append(
+            HonorClause(
+                _subset(clause["conviction_levels"], LEVELS, f"{at} conviction_levels") if "conviction_levels" in clause else None,
+                _subset(clause["charge_severities"], SEVERITIES, f"{at} charge_severities") if "charge_severities" in clause else None,
+                _subset(clause["charge_categories"], CATEGORIES, f"{at} charge_categories") if "charge_categories" in clause else None,
+            )
+        )
+    max_hold = None
+    if "max_hold" in raw:
+        max_hold = parse_duration(raw["max_hold"])
+        if max_hold <= 0:
+            raise ValueError(f"{where} max_hold must be positive")
+    grace = parse_duration(raw.get("grace", "0s"))
+    if not (decline_all or clauses or max_hold is not None):
+        raise ValueError(f"{where} says nothing: give decline_all, honor_when or max_hold")
+    return LocalPolicy(
+        name=raw["name"].strip(),
+        adopted=adopted_text,
+        effective_from=effective,
+        illustration=bool(raw.get("illustration", False)),
+        summary=str(raw.get("summary", "")),
+        decline_all=decline_all,
+        honor_when=tuple(clauses),
+        max_hold=max_hold,
+        grace=grace,
+    )
+
+
+def _local_midnight(value: Any, zone_name: str, where: str) -> int:
+    if isinstance(value, datetime):
+        raise ValueError(f"{where} must be a date (YYYY-MM-DD), not a date-time")
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{where} must be a date (YYYY-MM-DD), got {value!r}") from None
+    if not isinstance(value, date):
+        raise ValueError(f"{where} must be a date (YYYY-MM-DD)")
+    moment = datetime(value.year, value.month, value.day, tzinfo=zoneinfo.ZoneInfo(zone_name))
+    return round(moment.timestamp() * 1_000_000)
 
 
 def _table(raw: dict[str, Any], name: str) -> dict[str, Any]:

@@ -14,7 +14,11 @@ RULES = (
     "detainer_without_hit",
     "non_priority_detainer",
     "detainer_copy_not_served",
+    "local_policy_violation",
+    "jurisdiction_low_priority_share",
 )
+#: Rules a policy file may leave out of [rules] (added after the first policy files were written).
+OPTIONAL_RULES = ("local_policy_violation", "jurisdiction_low_priority_share")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +36,61 @@ class RuleInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class HonorClause:
+    """One alternative of a local policy's "honor a detainer only when ..." criteria.
+
+    Every constraint given must hold (None: no constraint). ``conviction_levels`` is read on the
+    booking's earliest hit at or before the hold starts; the charge constraints need one charge of
+    the booking that has a listed severity *and* a listed category.
+    """
+
+    conviction_levels: frozenset[str] | None = None
+    charge_severities: frozenset[str] | None = None
+    charge_categories: frozenset[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LocalPolicy:
+    """A jurisdiction's own detainer policy, layered over the federal hold limit.
+
+    Clauses (any combination): ``decline_all`` (no detainer hold at all: custody past eligibility
+    plus ``grace`` is a violation), ``honor_when`` (hold only when one clause holds, else the same),
+    ``max_hold`` (a shorter limit in elapsed time after eligibility). ``effective_from`` (local
+    midnight, microseconds) limits it to holds that start on or after the policy took effect.
+    """
+
+    name: str
+    adopted: str = ""
+    effective_from: int | None = None
+    illustration: bool = False
+    summary: str = ""
+    decline_all: bool = False
+    honor_when: tuple[HonorClause, ...] = ()
+    max_hold: int | None = None
+    grace: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Jurisdiction:
     timezone: str
     state: str
     disabled_rules: frozenset[str] = frozenset()
+    local_policy: LocalPolicy | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShareMonitorSettings:
+    """The rolling low-priority share monitor (rule jurisdiction_low_priority_share)."""
+
+    window_days: int = 90
+    baseline: float = 0.55
+    margin: float = 0.15
+    min_detainers: int = 50
+    low_priority_levels: frozenset[str] = frozenset({"L3", "none"})
+
+    @property
+    def threshold(self) -> float:
+        return self.baseline + self.margin
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +119,11 @@ class Policy:
     rules: dict[str, RuleInfo]
     jurisdictions: dict[str, Jurisdiction] = field(default_factory=dict)
     source: str = "<default>"
+    monitor: ShareMonitorSettings = field(default_factory=ShareMonitorSettings)
+
+    def local_policy(self, jurisdiction: str | None) -> LocalPolicy | None:
+        entry = self.jurisdictions.get(jurisdiction) if jurisdiction else None
+        return entry.local_policy if entry else None
 
     def timezone_for(self, jurisdiction: str | None, explicit: str | None = None) -> str:
         """Event's own zone, else the jurisdiction table's, else the default."""

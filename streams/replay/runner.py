@@ -7,12 +7,14 @@ anything but event times.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from streams.contract.decode import Decoder, Rejected
 from streams.contract.dead_letters import dead_letter
+from streams.contract.decode import Decoder, Rejected
 from streams.engine.alerts import Emit
+from streams.engine.jurisdiction import Evaluated, ShareMonitor
 from streams.engine.processor import DUPLICATE, Engine
 from streams.policy.model import Policy
 from streams.replay.summary import ReplaySummary
@@ -31,18 +33,31 @@ class InProcessReplay:
         on_alert: Emit,
         on_dead_letter: DeadLetterSink = _discard,
         decoder: Decoder | None = None,
+        on_evaluate: Evaluated | None = None,
     ) -> None:
-        self.engine = Engine(policy, on_alert)
+        # The jurisdiction monitor gets the engine's detainer facts as they are reported and its
+        # watermark after every event: facts first, then the midnights the watermark reached.
+        self.monitor = ShareMonitor(policy, on_evaluate)
+        self.engine = Engine(policy, on_alert, on_fact=self.monitor.accept)
+        self.on_alert = on_alert
         self.decoder = decoder or Decoder()
         self.on_dead_letter = on_dead_letter
         self.summary = ReplaySummary()
         self.line_number = 0
+        self.monitor_alerts: Counter[tuple[str, str]] = Counter()
+
+    def _advance_monitor(self, watermark: int) -> None:
+        for alert in self.monitor.advance_to(watermark):
+            self.monitor_alerts[(alert["rule"], alert["state"])] += 1
+            self.on_alert(alert)
 
     def feed(self, lines: Iterable[bytes]) -> None:
         """Process the next lines of the log (any chunking)."""
         decode = self.decoder.decode
         process = self.engine.process
         summary = self.summary
+        watermark = self.engine.watermark
+        monitor = self.monitor
         for raw in lines:
             self.line_number += 1
             line = raw.rstrip(b"\r\n")
@@ -55,6 +70,8 @@ class InProcessReplay:
                     summary.duplicates += 1
                 else:
                     summary.accepted += 1
+                if watermark.value > monitor.watermark:
+                    self._advance_monitor(watermark.value)
             except Rejected as rejected:
                 summary.dead_letters[rejected.reason] += 1
                 self.on_dead_letter(
@@ -66,9 +83,11 @@ class InProcessReplay:
         engine = self.engine
         end = until if until is not None else engine.watermark.max_event_at
         engine.advance_to(end)
+        self._advance_monitor(engine.watermark.value)
         summary = self.summary
         summary.late = sum(engine.stats.late.values())
-        summary.alerts = engine.stats.alerts.copy()
+        summary.alerts = engine.stats.alerts.copy() + self.monitor_alerts
+        summary.jurisdiction_facts = self.monitor.stats.copy()
         summary.open_cases = engine.open_cases()
         summary.cases_without_booking = engine.cases_without_booking() + engine.stats.evicted_without_booking
         summary.watermark = engine.watermark.value

@@ -23,7 +23,7 @@ class JsonLinesWriter:
             target = Path(path)
             if target.parent and not target.parent.is_dir():
                 raise FileNotFoundError(f"directory does not exist: {target.parent}")
-            self._file = gzip.open(target, "wb") if path.endswith(".gz") else target.open("wb")
+            self._file = gzip.open(target, "wb") if path.endswith(".gz") else target.open("wb")  # type: ignore[assignment]
 
     def write(self, record: dict[str, Any]) -> None:
         self.count += 1

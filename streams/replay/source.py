@@ -7,7 +7,7 @@ import io
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Any, BinaryIO
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -27,12 +27,9 @@ class LogSource:
             raw = file.open("rb")
             self.size = file.stat().st_size
         self._raw = raw
-        buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
-        self._stream: BinaryIO = (
-            gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[assignment]
-            if buffered.peek(2)[:2] == GZIP_MAGIC
-            else buffered
-        )
+        buffered: Any = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)
+        gzipped = buffered.peek(2)[:2] == GZIP_MAGIC
+        self._stream: IO[bytes] = gzip.GzipFile(fileobj=buffered, mode="rb") if gzipped else buffered  # type: ignore[assignment]
 
     def position(self) -> int:
         """Bytes of the (compressed) file consumed so far."""

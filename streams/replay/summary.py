@@ -22,6 +22,8 @@ class ReplaySummary:
     open_cases: int = 0
     cases_without_booking: int = 0
     watermark: int = NEVER
+    # The jurisdiction monitor's fact accounting: facts, duplicates, late, too_late, ...
+    jurisdiction_facts: Counter[str] = field(default_factory=Counter)
 
     @property
     def dead_letter_total(self) -> int:
@@ -43,6 +45,7 @@ class ReplaySummary:
             "open_cases": self.open_cases,
             "cases_without_booking": self.cases_without_booking,
             "watermark": None if self.watermark == NEVER else format(self.watermark),
+            "jurisdiction_facts": dict(sorted(self.jurisdiction_facts.items())),
         }
 
     def render(self) -> str:
@@ -64,6 +67,12 @@ class ReplaySummary:
         row("open cases at end", self.open_cases)
         row("cases without booking event", self.cases_without_booking)
         row("watermark at end", self.to_dict()["watermark"])
+        if self.jurisdiction_facts:
+            facts = self.jurisdiction_facts
+            row("detainer facts (monitor)", facts["facts"])
+            for reason in ("too_late", "no_jurisdiction", "disabled", "duplicates"):
+                if facts[reason]:
+                    row(f"  {reason.replace('_', ' ')}", facts[reason])
         fired = Counter({rule: n for (rule, state), n in self.alerts.items() if state == "firing"})
         resolved = Counter({rule: n for (rule, state), n in self.alerts.items() if state == "resolved"})
         lines.append(f"  alerts by rule{'':<{width - 14}} firing  resolved")

@@ -79,6 +79,10 @@ class Worker:
         self.input_names = names.inputs
         self.type_of_topic = {names.name(base): kind for kind, base in TYPE_TO_TOPIC.items()}
         self.app = self._build_app()
+        # The per-jurisdiction monitor: a repartition by jurisdiction and its own agent.
+        from streams.streaming import jurisdictions
+
+        jurisdictions.install(self, metrics.observe_share if metrics is not None else None)
 
     # -- Faust wiring ------------------------------------------------------------------------
 
@@ -118,7 +122,7 @@ class Worker:
         app.agent(inputs, name="holdwatch-rules")(self._agent)
         if cfg.clock == "wall":
             app.timer(interval=cfg.tick_interval, on_leader=False)(self._tick)
-        app.on_partitions_revoked.connect(self._on_revoked)
+        app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
         if self.metrics is not None:
             from faust.sensors.prometheus import setup_prometheus_sensors
 
@@ -145,7 +149,9 @@ class Worker:
             lags,
         )
 
-    async def _on_revoked(self, sender: Any, revoked: set[Any], **_: Any) -> None:
+    async def _on_revoked(self, sender: Any, *args: Any, **kwargs: Any) -> None:
+        """A revoked partition's engine goes; its unacked messages go to the new owner."""
+        revoked: set[Any] = kwargs.get("revoked", args[0] if args else set())
         for tp in revoked:
             self.drivers.pop(tp.partition, None)
 

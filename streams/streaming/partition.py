@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import heapq
 from time import perf_counter
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ from streams.contract.decode import Decoder, Rejected
 from streams.contract.events import Event
 from streams.engine.alerts import Emit
 from streams.engine.case import Case
+from streams.engine.jurisdiction import DetainerFact
 from streams.engine.processor import Engine
 from streams.engine.watermark import NEVER
 from streams.policy.model import Policy
@@ -68,10 +69,15 @@ class PartitionDriver:
         store: MutableMapping[str, Case] | None = None,
         decoder: Decoder | None = None,
         type_of_topic: dict[str, str] | None = None,
+        on_fact: Callable[[DetainerFact], None] | None = None,
+        on_watermark: Callable[[int], None] | None = None,
     ) -> None:
         self.partition = partition
         self.policy = policy
-        self.engine = Engine(policy, emit, store)
+        self.engine = Engine(policy, emit, store, on_fact=on_fact)
+        # Called with the engine's watermark after every move, once the facts it reported are out
+        # (the jurisdiction repartition forwards both, in this order).
+        self.on_watermark = on_watermark
         self.decoder = decoder or Decoder()
         self.floors: dict[str, int] = dict.fromkeys(topics, NEVER)
         self.type_of_topic = type_of_topic or {}
@@ -152,11 +158,14 @@ class PartitionDriver:
         mark = self.watermark
         held = self._held
         engine = self.engine
+        before = engine.watermark.value
         while held and held[0].watermark < mark:
             item = heapq.heappop(held)
             engine.advance_to(item.watermark)
             settled.append(self._apply(item.event, item.raw, item.where, item.token, item.received, item.validated))
         engine.advance_to(mark)
+        if self.on_watermark is not None and engine.watermark.value != before:
+            self.on_watermark(engine.watermark.value)
 
     def _apply(
         self, event: Event, raw: bytes, where: dict[str, Any], token: Any, received: float, validated: float

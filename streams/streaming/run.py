@@ -13,6 +13,7 @@ from pathlib import Path
 
 from streams.kafka.settings import KafkaSettings
 from streams.kafka.topics import ensure_topics
+from streams.streaming import jurisdictions
 from streams.streaming.app import Worker, WorkerConfig
 
 log = logging.getLogger("holdwatch.worker")
@@ -21,7 +22,7 @@ log = logging.getLogger("holdwatch.worker")
 def create_topics(config: WorkerConfig) -> dict[str, int]:
     """Inputs, outputs and the case changelog, all with the configured partition count."""
     names = config.kafka.topics
-    wanted = [*names.inputs, *names.outputs, config.changelog_topic]
+    wanted = [*names.inputs, *names.outputs, config.changelog_topic, *jurisdictions.topic_names(config)]
     return ensure_topics(config.kafka.kafka_python_kwargs(), wanted, partitions=config.kafka.partitions)
 
 

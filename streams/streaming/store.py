@@ -17,7 +17,7 @@ from streams.engine.case import Case, from_primitive, to_primitive
 
 def partition_of(key: str, partitions: int) -> int:
     """The partition Kafka's default partitioner (Java, kafka-python, aiokafka) picks for a key."""
-    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+    return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 
 class TableStore(MutableMapping[str, Case]):
