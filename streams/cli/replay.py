@@ -63,6 +63,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     kafka.add_argument("--partitions", type=int, metavar="N", help="partitions per topic (default 8)")
     kafka.add_argument("--topic-prefix", metavar="PREFIX", help="topic name prefix (default holdwatch.)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no summary on stderr")
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus metrics on this port while the replay runs (in-process replays)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -92,15 +98,28 @@ def run(args: argparse.Namespace) -> int:
         dead = JsonLinesWriter(args.dead_letters)
     except OSError as exc:
         raise UsageError(str(exc)) from None
-    replay = InProcessReplay(policy, alerts.write, dead.write)
+    publisher = None
+    if args.metrics_port:
+        from streams.observability.metrics import ReplayPublisher, WorkerMetrics
+
+        metrics = WorkerMetrics.create(policy)
+        metrics.serve("127.0.0.1", args.metrics_port)
+        publisher = ReplayPublisher(metrics)
+    replay = InProcessReplay(
+        policy, alerts.write, dead.write, on_evaluate=publisher.metrics.observe_share if publisher else None
+    )
     try:
         with source, byte_progress("replaying", source.size) as progress:
             lines = source.lines()
             while chunk := list(itertools.islice(lines, CHUNK)):
                 replay.feed(chunk)
+                if publisher is not None:
+                    publisher.publish(replay)
                 if progress is not None:
                     progress.update(progress.task_ids[0], completed=source.position())
         summary = replay.finish(args.until)
+        if publisher is not None:
+            publisher.publish(replay)
     finally:
         alerts.close()
         dead.close()

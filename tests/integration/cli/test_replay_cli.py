@@ -94,3 +94,28 @@ def test_help_describes_every_flag() -> None:
     text = run("replay", "--help").stdout.decode()
     for flag in ("--until", "--allowed-lateness", "--policy", "--alerts-out", "--dead-letters"):
         assert flag in text
+
+
+def test_the_replay_serves_metrics_while_it_runs(log: Path) -> None:
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    slow = subprocess.Popen([HOLDWATCH, "replay", "-", "--metrics-port", str(port), "-q"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    assert slow.stdin is not None
+    slow.stdin.write(log.read_bytes())
+    slow.stdin.flush()
+    text = ""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "holdwatch_events_total" not in text:
+        try:
+            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
+        except OSError:
+            time.sleep(0.2)
+    slow.stdin.close()
+    slow.wait(30)
+    assert 'holdwatch_events_total{outcome="accepted",type="booking"}' in text
+    assert "bk-cli" not in text  # no booking id in any label
