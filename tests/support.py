@@ -45,18 +45,37 @@ class Events:
             "occurred_at": local(at, self.zone) if "T" not in at else at,
         }
 
-    def booking(self, at: str, jurisdiction: str = "NY-NewYorkCity", charges: list[tuple[str, str]] | None = None, **extra: Any) -> dict[str, Any]:
+    def booking(
+        self,
+        at: str,
+        jurisdiction: str = "NY-NewYorkCity",
+        charges: list[tuple[str, str]] | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
         pairs = charges or [("felony", "drug")]
-        return self._base("booking", at) | {
-            "person_id": f"p-{self.booking_id}",
-            "jurisdiction": jurisdiction,
-            "charges": [{"code": f"C{i}", "severity": s, "category": c} for i, (s, c) in enumerate(pairs)],
-        } | extra
+        return (
+            self._base("booking", at)
+            | {
+                "person_id": f"p-{self.booking_id}",
+                "jurisdiction": jurisdiction,
+                "charges": [
+                    {"code": f"C{i}", "severity": s, "category": c}
+                    for i, (s, c) in enumerate(pairs)
+                ],
+            }
+            | extra
+        )
 
     def hit(self, at: str, status: str = "no_lawful_status", level: str = "L1") -> dict[str, Any]:
-        return self._base("hit", at) | {"database": "IDENT", "status": status, "conviction_level": level}
+        return self._base("hit", at) | {
+            "database": "IDENT",
+            "status": status,
+            "conviction_level": level,
+        }
 
-    def detainer(self, at: str, action: str = "issued", form: str = "I-247-2011", detainer_id: str = "dt-1") -> dict[str, Any]:
+    def detainer(
+        self, at: str, action: str = "issued", form: str = "I-247-2011", detainer_id: str = "dt-1"
+    ) -> dict[str, Any]:
         event = self._base("detainer", at) | {"detainer_id": detainer_id, "action": action}
         if action == "issued":
             event["form"] = form
@@ -70,7 +89,12 @@ def lines(events: list[dict[str, Any]]) -> list[bytes]:
     return [orjson.dumps(e) for e in events]
 
 
-def replay(policy: Policy, events: list[dict[str, Any]] | list[bytes], until: str | None = None, chunk: int | None = None) -> tuple[list[dict[str, Any]], ReplaySummary, list[dict[str, Any]]]:
+def replay(
+    policy: Policy,
+    events: list[dict[str, Any]] | list[bytes],
+    until: str | None = None,
+    chunk: int | None = None,
+) -> tuple[list[dict[str, Any]], ReplaySummary, list[dict[str, Any]]]:
     """Alerts, summary and dead letters of an in-process replay of ``events``."""
     from streams.contract import timestamps
 
@@ -110,4 +134,8 @@ def schema_registry() -> Registry:
 def reference_validator(kind: str) -> Draft202012Validator:
     """The jsonschema library's validator: an independent check of the fastjsonschema path."""
     registry = schema_registry()
-    return Draft202012Validator(registry.contents(f"urn:holdwatch:schema:{kind}"), registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return Draft202012Validator(
+        registry.contents(f"urn:holdwatch:schema:{kind}"),
+        registry=registry,
+        format_checker=Draft202012Validator.FORMAT_CHECKER,
+    )

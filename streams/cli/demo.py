@@ -39,10 +39,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "bundled sample log through them, print alerts as they fire and a summary. Ctrl-C stops "
         "everything.",
     )
-    parser.add_argument("--log", metavar="FILE", help="replay this log instead of the bundled sample")
-    parser.add_argument("--speed", default=None, help="event time per wall time, e.g. 86400x (default: max)")
-    parser.add_argument("--metrics-port", type=int, default=9108, metavar="PORT", help="worker /metrics port (default 9108)")
-    parser.add_argument("--policy", metavar="FILE", help="TOML policy replacing the shipped default")
+    parser.add_argument(
+        "--log", metavar="FILE", help="replay this log instead of the bundled sample"
+    )
+    parser.add_argument(
+        "--speed", default=None, help="event time per wall time, e.g. 86400x (default: max)"
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=9108,
+        metavar="PORT",
+        help="worker /metrics port (default 9108)",
+    )
+    parser.add_argument(
+        "--policy", metavar="FILE", help="TOML policy replacing the shipped default"
+    )
     parser.add_argument("--quiet-alerts", action="store_true", help="do not print each alert")
     parser.set_defaults(run=run, allowed_lateness=None)
 
@@ -87,12 +99,18 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"[bold]Holdwatch demo[/]: replaying {log.name} through Kafka and a Faust worker")
     with ExitStack() as stack:
         with console.status("starting the embedded broker and a worker ..."):
-            settings = stack.enter_context(kafka_session(KafkaSettings(), policy, True, worker_args))
-        console.print(f"broker {settings.brokers[0]}, worker metrics http://127.0.0.1:{args.metrics_port}/metrics")
+            settings = stack.enter_context(
+                kafka_session(KafkaSettings(), policy, True, worker_args)
+            )
+        console.print(
+            f"broker {settings.brokers[0]}, worker metrics http://127.0.0.1:{args.metrics_port}/metrics"
+        )
         replay = KafkaReplay(settings, policy, speed)
         with LogSource(str(log)) as source:
             try:
-                summary = replay.run(source.lines(), None, lambda a: (received.append(a), show(a)), dead.append)
+                summary = replay.run(
+                    source.lines(), None, lambda a: (received.append(a), show(a)), dead.append
+                )
             except ReplayTimeout as exc:
                 raise UsageError(str(exc)) from None
 
@@ -109,9 +127,15 @@ def run(args: argparse.Namespace) -> int:
     table.add_column("firing", justify="right")
     table.add_column("resolved", justify="right")
     for rule in sorted({rule for rule, _ in summary.alerts}):
-        table.add_row(rule, str(summary.alerts[(rule, "firing")]), str(summary.alerts[(rule, "resolved")]))
+        table.add_row(
+            rule, str(summary.alerts[(rule, "firing")]), str(summary.alerts[(rule, "resolved")])
+        )
     console.print(table)
-    same = {a["alert_id"] + a["state"] for a in received} == {a["alert_id"] + a["state"] for a in expected}
+    same = {a["alert_id"] + a["state"] for a in received} == {
+        a["alert_id"] + a["state"] for a in expected
+    }
     verdict = "[green]identical to[/]" if same else "[red]DIFFERENT from[/]"
-    console.print(f"Kafka path alerts are {verdict} the in-process engine's ({len(expected)} alerts); dead letters: {len(dead)}")
+    console.print(
+        f"Kafka path alerts are {verdict} the in-process engine's ({len(expected)} alerts); dead letters: {len(dead)}"
+    )
     return 0 if same else 1

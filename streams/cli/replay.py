@@ -34,7 +34,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "(default: the last event time)",
     )
     add_policy_flags(parser)
-    parser.add_argument("--alerts-out", metavar="FILE", default="-", help="alerts JSON Lines (default: stdout)")
+    parser.add_argument(
+        "--alerts-out", metavar="FILE", default="-", help="alerts JSON Lines (default: stdout)"
+    )
     parser.add_argument(
         "--dead-letters",
         metavar="FILE",
@@ -60,8 +62,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="max|1x|60x",
         help="event time per wall time: max (default) or a factor such as 1x, 60x, 3600x",
     )
-    kafka.add_argument("--partitions", type=int, metavar="N", help="partitions per topic (default 8)")
-    kafka.add_argument("--topic-prefix", metavar="PREFIX", help="topic name prefix (default holdwatch.)")
+    kafka.add_argument(
+        "--partitions", type=int, metavar="N", help="partitions per topic (default 8)"
+    )
+    kafka.add_argument(
+        "--topic-prefix", metavar="PREFIX", help="topic name prefix (default holdwatch.)"
+    )
     parser.add_argument("--quiet", "-q", action="store_true", help="no summary on stderr")
     parser.add_argument(
         "--metrics-port",
@@ -106,7 +112,10 @@ def run(args: argparse.Namespace) -> int:
         metrics.serve("127.0.0.1", args.metrics_port)
         publisher = ReplayPublisher(metrics)
     replay = InProcessReplay(
-        policy, alerts.write, dead.write, on_evaluate=publisher.metrics.observe_share if publisher else None
+        policy,
+        alerts.write,
+        dead.write,
+        on_evaluate=publisher.metrics.observe_share if publisher else None,
     )
     try:
         with source, byte_progress("replaying", source.size) as progress:

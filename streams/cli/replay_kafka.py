@@ -37,7 +37,9 @@ def run_kafka(args: argparse.Namespace) -> int:
         stack.enter_context(source)
         if not args.broker:
             stderr.print("starting the embedded Kafka broker and one worker ...")
-        settings = stack.enter_context(kafka_session(settings, policy, not args.broker, worker_args))
+        settings = stack.enter_context(
+            kafka_session(settings, policy, not args.broker, worker_args)
+        )
         replay = KafkaReplay(settings, policy, args.speed)
         progress = None
         if sys.stderr.isatty():

@@ -51,10 +51,29 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="case table store (default rocksdb; the changelog topic is the source of truth)",
     )
     parser.add_argument("--data-dir", metavar="DIR", help="where RocksDB keeps its files")
-    parser.add_argument("--metrics-port", type=int, default=9108, metavar="PORT", help="/metrics port (default 9108; 0 disables)")
-    parser.add_argument("--metrics-host", default="0.0.0.0", metavar="HOST", help="/metrics address (default 0.0.0.0)")
-    parser.add_argument("--live-lateness", type=duration_arg, default=250_000, metavar="DUR", help="live mode: the watermark trails the wall clock by this much (default 250ms)")
-    parser.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=9108,
+        metavar="PORT",
+        help="/metrics port (default 9108; 0 disables)",
+    )
+    parser.add_argument(
+        "--metrics-host",
+        default="0.0.0.0",
+        metavar="HOST",
+        help="/metrics address (default 0.0.0.0)",
+    )
+    parser.add_argument(
+        "--live-lateness",
+        type=duration_arg,
+        default=250_000,
+        metavar="DUR",
+        help="live mode: the watermark trails the wall clock by this much (default 250ms)",
+    )
+    parser.add_argument(
+        "--log-level", default="warning", choices=("debug", "info", "warning", "error")
+    )
     parser.set_defaults(run=run)
 
 
@@ -70,5 +89,10 @@ def run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         live_lateness_us=args.live_lateness,
     )
-    run_in_process(config, metrics_port=args.metrics_port or None, metrics_host=args.metrics_host, loglevel=args.log_level)
+    run_in_process(
+        config,
+        metrics_port=args.metrics_port or None,
+        metrics_host=args.metrics_host,
+        loglevel=args.log_level,
+    )
     return 0

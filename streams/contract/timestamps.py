@@ -47,7 +47,7 @@ def to_datetime(micros: int, zone: tzinfo = UTC) -> datetime:
     return datetime.fromtimestamp(seconds, zone).replace(microsecond=rest)
 
 
-def format(micros: int, zone: tzinfo = UTC) -> str:  # noqa: A001 - mirrors datetime naming
+def format(micros: int, zone: tzinfo = UTC) -> str:
     """RFC 3339 with the zone's offset (local time reads better for monitors)."""
     moment = to_datetime(micros, zone)
     return moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds")

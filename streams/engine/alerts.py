@@ -58,7 +58,9 @@ def _resolved_details(
     return out
 
 
-def reconcile(case: Case, findings: list[Finding], watermark: int, policy: Policy, emit: Emit) -> int | None:
+def reconcile(
+    case: Case, findings: list[Finding], watermark: int, policy: Policy, emit: Emit
+) -> int | None:
     """Emit what the watermark has reached; return the next time this case needs a look."""
     due: int | None = None
     emitted = case.emitted
@@ -80,7 +82,9 @@ def reconcile(case: Case, findings: list[Finding], watermark: int, policy: Polic
             if finding.resolved_at > watermark:
                 due = finding.resolved_at if due is None else min(due, finding.resolved_at)
                 continue
-            details = _resolved_details(case, finding.rule, finding.details, finding.at, finding.resolved_at, zone_name)
+            details = _resolved_details(
+                case, finding.rule, finding.details, finding.at, finding.resolved_at, zone_name
+            )
             emit(build_alert(policy, case, finding.rule, "resolved", finding.at, details))
             emitted[key] = "resolved"
     for key, state in emitted.items():

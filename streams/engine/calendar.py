@@ -39,7 +39,9 @@ def local_midnight(day: date, where: ZoneInfo) -> int:
     return from_datetime(datetime(day.year, day.month, day.day, tzinfo=where))
 
 
-def business_deadline(start: int, hours: int, where: ZoneInfo, calendar: holidays.HolidayBase) -> int:
+def business_deadline(
+    start: int, hours: int, where: ZoneInfo, calendar: holidays.HolidayBase
+) -> int:
     """The instant when ``hours`` of business-day time have passed since ``start``."""
     remaining = hours * HOUR
     day = to_datetime(start, where).date()
@@ -60,4 +62,6 @@ def deadline(start: int, limit: HoldLimit, zone_name: str, country: str, subdivi
     """Deadline of a hold that starts at ``start`` (the moment the person became release-eligible)."""
     if limit.counting == "elapsed":
         return start + limit.hours * HOUR
-    return business_deadline(start, limit.hours, zone(zone_name), holiday_calendar(country, subdivision))
+    return business_deadline(
+        start, limit.hours, zone(zone_name), holiday_calendar(country, subdivision)
+    )

@@ -94,7 +94,11 @@ def apply(case: Case, event: Event, mark: int | None = None) -> None:
         action = body["action"]
         if action == "issued":
             if _earliest(record.issued_at, at):
-                record.issued_at, record.form, record.issued_event = at, body["form"], event.event_id
+                record.issued_at, record.form, record.issued_event = (
+                    at,
+                    body["form"],
+                    event.event_id,
+                )
                 record.issued_mark = mark
         elif action == "served":
             if _earliest(record.served_at, at):
@@ -124,7 +128,16 @@ def to_primitive(case: Case) -> dict[str, Any]:
         "c": [list(c) for c in case.charges],
         "h": [[h.at, h.status, h.level, h.event_id] for h in case.hits],
         "d": [
-            [d.detainer_id, d.issued_at, d.form, d.issued_event, d.served_at, d.lifted_at, d.issued_mark, d.reported]
+            [
+                d.detainer_id,
+                d.issued_at,
+                d.form,
+                d.issued_event,
+                d.served_at,
+                d.lifted_at,
+                d.issued_mark,
+                d.reported,
+            ]
             for d in case.detainers
         ],
         "el": [case.eligible_at, case.eligible_event],

@@ -120,7 +120,11 @@ class Engine:
     def _reconcile(self, case: Case, timer: bool = False) -> None:
         mark = self.watermark.value
         findings = rules.evaluate(case, self.policy)
-        due = reconcile(case, findings, mark, self.policy, self._emit) if findings or case.emitted else None
+        due = (
+            reconcile(case, findings, mark, self.policy, self._emit)
+            if findings or case.emitted
+            else None
+        )
         if self.on_fact is not None:
             for detainer in case.detainers:
                 issued = detainer.issued_at
@@ -142,7 +146,9 @@ class Engine:
         if due is not None and (case.timer_at is None or due < case.timer_at):
             case.timer_at = due
             heapq.heappush(self._timers, (due, case.booking_id))
-        self.cases[case.booking_id] = case  # write back: a no-op for a dict, a changelog entry for a table
+        self.cases[case.booking_id] = (
+            case  # write back: a no-op for a dict, a changelog entry for a table
+        )
 
     def _evict(self, case: Case) -> None:
         self.stats.evicted += 1

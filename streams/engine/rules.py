@@ -117,7 +117,12 @@ def hold_limit_approaching(ctx: Context) -> Iterator[Finding]:
         ended = _first(case.custody_end_at, detainer.lifted_at)
         if at >= deadline or (ended is not None and ended <= at):
             continue
-        yield Finding("hold_limit_approaching", at, _first(ended, deadline), _hold_details(ctx, detainer, deadline))
+        yield Finding(
+            "hold_limit_approaching",
+            at,
+            _first(ended, deadline),
+            _hold_details(ctx, detainer, deadline),
+        )
 
 
 def detainer_on_citizen(ctx: Context) -> Iterator[Finding]:
@@ -155,7 +160,9 @@ def detainer_without_hit(ctx: Context) -> Iterator[Finding]:
             "issued_at": ctx.ts(issued),
             "evidence": [detainer.issued_event] if detainer.issued_event else [],
         }
-        yield Finding("detainer_without_hit", issued, None if ended is None else max(ended, issued), details)
+        yield Finding(
+            "detainer_without_hit", issued, None if ended is None else max(ended, issued), details
+        )
 
 
 def non_priority_detainer(ctx: Context) -> Iterator[Finding]:
@@ -180,7 +187,9 @@ def non_priority_detainer(ctx: Context) -> Iterator[Finding]:
             "charge_categories": sorted({category for _, category in case.charges}),
             "evidence": [e for e in (case.booking_event, hit.event_id, detainer.issued_event) if e],
         }
-        yield Finding("non_priority_detainer", at, None if ended is None else max(ended, at), details)
+        yield Finding(
+            "non_priority_detainer", at, None if ended is None else max(ended, at), details
+        )
 
 
 def detainer_copy_not_served(ctx: Context) -> Iterator[Finding]:

@@ -28,8 +28,17 @@ EVENT_LAG_BUCKETS = (0.1, 0.5, 1, 5, 10, 30, 60, 300, 600, 1800, 3600)
 DEADLINE_LAG_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
 EVENT_TYPES = ("booking", "hit", "detainer", "release", "unknown")
 DEAD_LETTER_REASONS = (
-    "oversized", "invalid_utf8", "invalid_json", "not_an_object", "unknown_type", "schema_violation",
-    "bad_timestamp", "type_topic_mismatch", "empty_key", "key_mismatch", "expired",
+    "oversized",
+    "invalid_utf8",
+    "invalid_json",
+    "not_an_object",
+    "unknown_type",
+    "schema_violation",
+    "bad_timestamp",
+    "type_topic_mismatch",
+    "empty_key",
+    "key_mismatch",
+    "expired",
 )
 SEVERITY = {"critical", "warning"}
 OTHER = "other"
@@ -39,31 +48,69 @@ class WorkerMetrics:
     def __init__(self, registry: CollectorRegistry, policy: Policy) -> None:
         self.registry = registry
         self.policy = policy
-        self.events = Counter("holdwatch_events", "Input messages by event type and outcome", ["type", "outcome"], registry=registry)
-        self.late = Counter("holdwatch_late_events", "Accepted events older than the watermark", ["type"], registry=registry)
-        self.dead_letters = Counter("holdwatch_dead_letters", "Dead letters by reason", ["reason"], registry=registry)
-        self.alerts = Counter("holdwatch_alerts", "Alerts emitted", ["rule", "severity", "state"], registry=registry)
+        self.events = Counter(
+            "holdwatch_events",
+            "Input messages by event type and outcome",
+            ["type", "outcome"],
+            registry=registry,
+        )
+        self.late = Counter(
+            "holdwatch_late_events",
+            "Accepted events older than the watermark",
+            ["type"],
+            registry=registry,
+        )
+        self.dead_letters = Counter(
+            "holdwatch_dead_letters", "Dead letters by reason", ["reason"], registry=registry
+        )
+        self.alerts = Counter(
+            "holdwatch_alerts", "Alerts emitted", ["rule", "severity", "state"], registry=registry
+        )
         self.stage_latency = Histogram(
-            "holdwatch_stage_latency_seconds", "Time from message received to each stage", ["stage"],
-            buckets=LATENCY_BUCKETS, registry=registry,
+            "holdwatch_stage_latency_seconds",
+            "Time from message received to each stage",
+            ["stage"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
         )
         self.event_time_lag = Histogram(
-            "holdwatch_event_time_lag_seconds", "Live mode: wall clock minus occurred_at at decision",
-            buckets=EVENT_LAG_BUCKETS, registry=registry,
+            "holdwatch_event_time_lag_seconds",
+            "Live mode: wall clock minus occurred_at at decision",
+            buckets=EVENT_LAG_BUCKETS,
+            registry=registry,
         )
         self.deadline_lag = Histogram(
-            "holdwatch_deadline_alert_lag_seconds", "Live mode: wall clock at emission minus the alert's occurred_at",
-            buckets=DEADLINE_LAG_BUCKETS, registry=registry,
+            "holdwatch_deadline_alert_lag_seconds",
+            "Live mode: wall clock at emission minus the alert's occurred_at",
+            buckets=DEADLINE_LAG_BUCKETS,
+            registry=registry,
         )
-        self.open_cases = Gauge("holdwatch_open_cases", "Cases held in memory by this worker", registry=registry)
+        self.open_cases = Gauge(
+            "holdwatch_open_cases", "Cases held in memory by this worker", registry=registry
+        )
         self.active_holds = Gauge(
-            "holdwatch_active_holds", "People held on a detainer after becoming release-eligible", ["jurisdiction"], registry=registry
+            "holdwatch_active_holds",
+            "People held on a detainer after becoming release-eligible",
+            ["jurisdiction"],
+            registry=registry,
         )
         self.past_deadline = Gauge(
-            "holdwatch_holds_past_deadline", "Holds whose hold_limit_exceeded alert is firing", ["jurisdiction"], registry=registry
+            "holdwatch_holds_past_deadline",
+            "Holds whose hold_limit_exceeded alert is firing",
+            ["jurisdiction"],
+            registry=registry,
         )
-        self.consumer_lag = Gauge("holdwatch_consumer_lag", "Messages behind the partition's end", ["topic", "partition"], registry=registry)
-        self.watermark = Gauge("holdwatch_watermark_seconds", "Event-time watermark, minimum over owned partitions (unix s)", registry=registry)
+        self.consumer_lag = Gauge(
+            "holdwatch_consumer_lag",
+            "Messages behind the partition's end",
+            ["topic", "partition"],
+            registry=registry,
+        )
+        self.watermark = Gauge(
+            "holdwatch_watermark_seconds",
+            "Event-time watermark, minimum over owned partitions (unix s)",
+            registry=registry,
+        )
         self.low_priority_share = Gauge(
             "holdwatch_jurisdiction_low_priority_share",
             "Rolling share of issued detainers whose hit shows L3 or no conviction",
@@ -71,7 +118,9 @@ class WorkerMetrics:
             registry=registry,
         )
         self.share_baseline = Gauge(
-            "holdwatch_low_priority_share_baseline", "National share the monitor compares against", registry=registry
+            "holdwatch_low_priority_share_baseline",
+            "National share the monitor compares against",
+            registry=registry,
         )
         self.share_baseline.set(policy.monitor.baseline)
         self._prime()
@@ -123,9 +172,13 @@ class WorkerMetrics:
             self.stage_latency.labels("validated").observe(outcome.validated - outcome.received)
             self.stage_latency.labels("decided").observe(decided - outcome.received)
         if live and outcome.event_at is not None:
-            self.event_time_lag.observe(max(time.time() - outcome.event_at / timestamps.MICROS, 0.0))
+            self.event_time_lag.observe(
+                max(time.time() - outcome.event_at / timestamps.MICROS, 0.0)
+            )
 
-    def observe_alert(self, alert: dict[str, Any], received: float, produced: float, live: bool) -> None:
+    def observe_alert(
+        self, alert: dict[str, Any], received: float, produced: float, live: bool
+    ) -> None:
         self.alerts.labels(alert["rule"], alert["severity"], alert["state"]).inc()
         if received:
             self.stage_latency.labels("alert_produced").observe(produced - received)
@@ -133,7 +186,9 @@ class WorkerMetrics:
             occurred = timestamps.parse(alert["occurred_at"]) / timestamps.MICROS
             self.deadline_lag.observe(max(time.time() - occurred, 0.0))
 
-    def observe_share(self, jurisdiction: str, midnight: int, share: float | None, count: int) -> None:
+    def observe_share(
+        self, jurisdiction: str, midnight: int, share: float | None, count: int
+    ) -> None:
         """Called by the jurisdiction monitor at each daily evaluation."""
         if share is not None:
             where = jurisdiction if jurisdiction in self.policy.jurisdictions else OTHER
@@ -141,7 +196,9 @@ class WorkerMetrics:
 
     # -- gauges, refreshed by a timer --------------------------------------------------------
 
-    def refresh(self, cases: Iterable[Case], watermarks: Iterable[int], lags: dict[tuple[str, int], int]) -> None:
+    def refresh(
+        self, cases: Iterable[Case], watermarks: Iterable[int], lags: dict[tuple[str, int], int]
+    ) -> None:
         known = self.policy.jurisdictions
         active: Tally[str] = Tally()
         past: Tally[str] = Tally()
@@ -154,7 +211,10 @@ class WorkerMetrics:
                 continue
             where = case.jurisdiction if case.jurisdiction in known else OTHER
             active[where] += 1
-            if any(rule == "hold_limit_exceeded" and state == "firing" for (rule, _), state in case.emitted.items()):
+            if any(
+                rule == "hold_limit_exceeded" and state == "firing"
+                for (rule, _), state in case.emitted.items()
+            ):
                 past[where] += 1
         self.open_cases.set(count)
         for name in self.jurisdictions:

@@ -6,7 +6,13 @@ import re
 
 from streams.contract.timestamps import MICROS
 
-_UNITS = {"ms": MICROS // 1000, "s": MICROS, "m": 60 * MICROS, "h": 3600 * MICROS, "d": 86400 * MICROS}
+_UNITS = {
+    "ms": MICROS // 1000,
+    "s": MICROS,
+    "m": 60 * MICROS,
+    "h": 3600 * MICROS,
+    "d": 86400 * MICROS,
+}
 _PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 
 

@@ -35,7 +35,8 @@ DAY = 86_400_000_000
 #: Used when a policy file written before these rules existed leaves them out of [rules].
 DEFAULT_RULE_INFO = {
     "local_policy_violation": RuleInfo(
-        "critical", "The jurisdiction's own detainer policy (see details.local_policy and details.clause)."
+        "critical",
+        "The jurisdiction's own detainer policy (see details.local_policy and details.clause).",
     ),
     "jurisdiction_low_priority_share": RuleInfo(
         "warning",
@@ -80,13 +81,27 @@ def parse_policy(text: str, source: str = "<string>") -> Policy:
 
 
 def _build(raw: dict[str, Any], source: str) -> Policy:
-    _only(raw, "top level", {"engine", "calendar", "hold_limit", "copy_service", "non_priority",
-                             "rules", "jurisdictions", "jurisdiction_monitor"})
+    _only(
+        raw,
+        "top level",
+        {
+            "engine",
+            "calendar",
+            "hold_limit",
+            "copy_service",
+            "non_priority",
+            "rules",
+            "jurisdictions",
+            "jurisdiction_monitor",
+        },
+    )
     engine = _table(raw, "engine")
     _only(engine, "[engine]", {"allowed_lateness", "closed_case_retention", "default_timezone"})
     calendar_raw = raw.get("calendar", {})
     _only(calendar_raw, "[calendar]", {"country", "subdivision"})
-    calendar = Calendar(str(calendar_raw.get("country", "US")), str(calendar_raw.get("subdivision", "")))
+    calendar = Calendar(
+        str(calendar_raw.get("country", "US")), str(calendar_raw.get("subdivision", ""))
+    )
     _check_calendar(calendar)
 
     hold = _table(raw, "hold_limit")
@@ -130,7 +145,11 @@ def _build(raw: dict[str, Any], source: str) -> Policy:
 
     jurisdictions: dict[str, Jurisdiction] = {}
     for name, spec in raw.get("jurisdictions", {}).items():
-        _only(spec, f"[jurisdictions.{name!r}]", {"timezone", "state", "disabled_rules", "local_policy"})
+        _only(
+            spec,
+            f"[jurisdictions.{name!r}]",
+            {"timezone", "state", "disabled_rules", "local_policy"},
+        )
         _check_zone(spec["timezone"], f"jurisdiction {name}")
         disabled = frozenset(spec.get("disabled_rules", ()))
         unknown_rules = disabled - set(RULES)
@@ -171,7 +190,7 @@ def _monitor(raw: Any) -> ShareMonitorSettings:
     defaults = ShareMonitorSettings()
     window = parse_duration(raw.get("window", "90d"))
     if window <= 0 or window % DAY:
-        raise ValueError(f"{where} window must be a positive whole number of days, e.g. \"90d\"")
+        raise ValueError(f'{where} window must be a positive whole number of days, e.g. "90d"')
     baseline = _fraction(raw.get("baseline", defaults.baseline), f"{where} baseline")
     margin = _fraction(raw.get("margin", defaults.margin), f"{where} margin")
     minimum = raw.get("min_detainers", defaults.min_detainers)
@@ -179,13 +198,21 @@ def _monitor(raw: Any) -> ShareMonitorSettings:
         raise ValueError(f"{where} min_detainers must be a whole number >= 1")
     levels = frozenset(raw.get("low_priority_levels", sorted(defaults.low_priority_levels)))
     if not levels or not levels <= LEVELS:
-        raise ValueError(f"{where} low_priority_levels must be a non-empty subset of {sorted(LEVELS)}")
+        raise ValueError(
+            f"{where} low_priority_levels must be a non-empty subset of {sorted(LEVELS)}"
+        )
     return ShareMonitorSettings(window // DAY, baseline, margin, minimum, levels)
 
 
 def _fraction(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= float(value) <= 1.0:
-        raise ValueError(f"{where} must be a fraction between 0 and 1 (0.55 means 55%), got {value!r}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0.0 <= float(value) <= 1.0
+    ):
+        raise ValueError(
+            f"{where} must be a fraction between 0 and 1 (0.55 means 55%), got {value!r}"
+        )
     return float(value)
 
 
@@ -194,7 +221,9 @@ def _subset(value: Any, allowed: set[str], where: str) -> frozenset[str]:
         raise ValueError(f"{where} must be a non-empty list of strings")
     unknown = set(value) - allowed
     if unknown:
-        raise ValueError(f"{where}: unknown value(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(allowed))})")
+        raise ValueError(
+            f"{where}: unknown value(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(allowed))})"
+        )
     return frozenset(value)
 
 
@@ -202,8 +231,21 @@ def _local_policy(raw: Any, jurisdiction: str, zone_name: str) -> LocalPolicy:
     where = f"[jurisdictions.{jurisdiction!r}.local_policy]"
     if not isinstance(raw, dict):
         raise TypeError(f"{where} must be a table")
-    _only(raw, where, {"name", "adopted", "effective_from", "illustration", "summary", "decline_all",
-                       "honor_when", "max_hold", "grace"})
+    _only(
+        raw,
+        where,
+        {
+            "name",
+            "adopted",
+            "effective_from",
+            "illustration",
+            "summary",
+            "decline_all",
+            "honor_when",
+            "max_hold",
+            "grace",
+        },
+    )
     if not isinstance(raw.get("name"), str) or not raw["name"].strip():
         raise ValueError(f"{where} needs a name (the policy's title)")
     effective = None
@@ -222,12 +264,20 @@ def _local_policy(raw: Any, jurisdiction: str, zone_name: str) -> LocalPolicy:
         at = f"{where} honor_when #{number}"
         _only(clause, at, {"conviction_levels", "charge_severities", "charge_categories"})
         if not clause:
-            raise ValueError(f"{at} is empty: give conviction_levels and/or charge_severities/charge_categories")
+            raise ValueError(
+                f"{at} is empty: give conviction_levels and/or charge_severities/charge_categories"
+            )
         clauses.append(
             HonorClause(
-                _subset(clause["conviction_levels"], LEVELS, f"{at} conviction_levels") if "conviction_levels" in clause else None,
-                _subset(clause["charge_severities"], SEVERITIES, f"{at} charge_severities") if "charge_severities" in clause else None,
-                _subset(clause["charge_categories"], CATEGORIES, f"{at} charge_categories") if "charge_categories" in clause else None,
+                _subset(clause["conviction_levels"], LEVELS, f"{at} conviction_levels")
+                if "conviction_levels" in clause
+                else None,
+                _subset(clause["charge_severities"], SEVERITIES, f"{at} charge_severities")
+                if "charge_severities" in clause
+                else None,
+                _subset(clause["charge_categories"], CATEGORIES, f"{at} charge_categories")
+                if "charge_categories" in clause
+                else None,
             )
         )
     max_hold = None
@@ -291,4 +341,6 @@ def _check_calendar(calendar: Calendar) -> None:
     if calendar.subdivision not in ("", "jurisdiction"):
         subdivisions = holidays.list_supported_countries()[calendar.country]
         if calendar.subdivision not in subdivisions:
-            raise ValueError(f"calendar.subdivision {calendar.subdivision!r} unknown for {calendar.country}")
+            raise ValueError(
+                f"calendar.subdivision {calendar.subdivision!r} unknown for {calendar.country}"
+            )

@@ -23,7 +23,8 @@ class JsonLinesWriter:
             target = Path(path)
             if target.parent and not target.parent.is_dir():
                 raise FileNotFoundError(f"directory does not exist: {target.parent}")
-            self._file = gzip.open(target, "wb") if path.endswith(".gz") else target.open("wb")  # type: ignore[assignment]
+            # A long-lived writer: closed by ``close()``, not by a with-block.
+            self._file = gzip.open(target, "wb") if path.endswith(".gz") else target.open("wb")  # type: ignore[assignment]  # noqa: SIM115
 
     def write(self, record: dict[str, Any]) -> None:
         self.count += 1

@@ -29,7 +29,9 @@ class LogSource:
         self._raw = raw
         buffered: Any = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)
         gzipped = buffered.peek(2)[:2] == GZIP_MAGIC
-        self._stream: IO[bytes] = gzip.GzipFile(fileobj=buffered, mode="rb") if gzipped else buffered  # type: ignore[assignment]
+        self._stream: IO[bytes] = buffered
+        if gzipped:
+            self._stream = gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[assignment]
 
     def position(self) -> int:
         """Bytes of the (compressed) file consumed so far."""

@@ -74,7 +74,9 @@ class ReplaySummary:
                 if facts[reason]:
                     row(f"  {reason.replace('_', ' ')}", facts[reason])
         fired = Counter({rule: n for (rule, state), n in self.alerts.items() if state == "firing"})
-        resolved = Counter({rule: n for (rule, state), n in self.alerts.items() if state == "resolved"})
+        resolved = Counter(
+            {rule: n for (rule, state), n in self.alerts.items() if state == "resolved"}
+        )
         lines.append(f"  alerts by rule{'':<{width - 14}} firing  resolved")
         for rule in sorted(set(fired) | set(resolved)):
             lines.append(f"    {rule:<{width - 2}} {fired[rule]:>6}  {resolved[rule]:>8}")

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from time import perf_counter
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any
 
 import faust
@@ -31,9 +31,9 @@ from streams.engine.clock import Clock, SystemClock
 from streams.engine.rules import RULES
 from streams.kafka.settings import KafkaSettings
 from streams.kafka.topics import TYPE_TO_TOPIC
+from streams.observability.metrics import WorkerMetrics
 from streams.policy.model import Policy
 from streams.streaming import headers as hdr
-from streams.observability.metrics import WorkerMetrics
 from streams.streaming.partition import PartitionDriver
 from streams.streaming.store import TableStore
 
@@ -108,10 +108,16 @@ class Worker:
         )
         names = cfg.kafka.topics
         inputs = app.topic(
-            *names.inputs, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+            *names.inputs,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
         )
         self.alerts_topic = app.topic(names.alerts, key_serializer="raw", value_serializer="raw")
-        self.dead_topic = app.topic(names.dead_letters, key_serializer="raw", value_serializer="raw")
+        self.dead_topic = app.topic(
+            names.dead_letters, key_serializer="raw", value_serializer="raw"
+        )
         self.cases = app.Table(
             CASES_TABLE,
             default=None,
@@ -181,7 +187,11 @@ class Worker:
             received = perf_counter()
             message = event.message
             driver = self.driver(message.partition)
-            key = message.key if message.key is None or isinstance(message.key, bytes) else bytes(message.key)
+            key = (
+                message.key
+                if message.key is None or isinstance(message.key, bytes)
+                else bytes(message.key)
+            )
             outcomes, barriers = driver.on_message(
                 message.topic, key, message.value, message.headers, message.offset, event, received
             )
@@ -191,14 +201,18 @@ class Worker:
             alerts, self._alerts[:] = list(self._alerts), []
             for alert in alerts:
                 await self.alerts_topic.send(
-                    key=alert["booking_id"].encode() or None, value=orjson.dumps(alert), partition=partition
+                    key=alert["booking_id"].encode() or None,
+                    value=orjson.dumps(alert),
+                    partition=partition,
                 )
                 if metrics is not None:
                     metrics.observe_alert(alert, received, perf_counter(), live)
             for outcome in outcomes:
                 if outcome.dead_letter is not None:
                     await self.dead_topic.send(
-                        key=message.key, value=orjson.dumps(outcome.dead_letter), partition=partition
+                        key=message.key,
+                        value=orjson.dumps(outcome.dead_letter),
+                        partition=partition,
                     )
                 if metrics is not None:
                     metrics.observe(outcome, decided, live)

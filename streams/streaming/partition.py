@@ -16,9 +16,9 @@ Pure Python: the Faust agent feeds messages in and acts on what comes out.
 from __future__ import annotations
 
 import heapq
-from time import perf_counter
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any
 
 from streams.contract.dead_letters import dead_letter
@@ -125,10 +125,20 @@ class PartitionDriver:
         where = {"topic": topic, "partition": self.partition, "offset": offset, "key": key}
         expected = self.type_of_topic.get(topic)
         try:
-            event = self.decoder.decode(raw, expected_type=expected, key=key if key is not None else b"")
+            event = self.decoder.decode(
+                raw, expected_type=expected, key=key if key is not None else b""
+            )
         except Rejected as rejected:
             record = dead_letter(raw, rejected.reason, rejected.detail, **where)
-            settled.append(Outcome(token, expected or "unknown", "dead_letter", dead_letter=record, received=received))
+            settled.append(
+                Outcome(
+                    token,
+                    expected or "unknown",
+                    "dead_letter",
+                    dead_letter=record,
+                    received=received,
+                )
+            )
             return settled, completed
         validated = perf_counter()
         stamped = hdr.time_header(headers, hdr.WATERMARK)
@@ -138,7 +148,9 @@ class PartitionDriver:
         else:
             self._raise_floor(topic, stamped)
             self._seq += 1
-            heapq.heappush(self._held, _Held(stamped, self._seq, event, raw, where, token, received, validated))
+            heapq.heappush(
+                self._held, _Held(stamped, self._seq, event, raw, where, token, received, validated)
+            )
         self._release(settled)
         return settled, completed
 
@@ -162,21 +174,43 @@ class PartitionDriver:
         while held and held[0].watermark < mark:
             item = heapq.heappop(held)
             engine.advance_to(item.watermark)
-            settled.append(self._apply(item.event, item.raw, item.where, item.token, item.received, item.validated))
+            settled.append(
+                self._apply(
+                    item.event, item.raw, item.where, item.token, item.received, item.validated
+                )
+            )
         engine.advance_to(mark)
         if self.on_watermark is not None and engine.watermark.value != before:
             self.on_watermark(engine.watermark.value)
 
     def _apply(
-        self, event: Event, raw: bytes, where: dict[str, Any], token: Any, received: float, validated: float
+        self,
+        event: Event,
+        raw: bytes,
+        where: dict[str, Any],
+        token: Any,
+        received: float,
+        validated: float,
     ) -> Outcome:
         late = event.at < self.engine.watermark.value
         try:
             result = self.engine.process(event, observe=False)
         except Rejected as rejected:
             record = dead_letter(raw, rejected.reason, rejected.detail, **where)
-            return Outcome(token, event.type, "dead_letter", dead_letter=record, received=received, validated=validated)
+            return Outcome(
+                token,
+                event.type,
+                "dead_letter",
+                dead_letter=record,
+                received=received,
+                validated=validated,
+            )
         return Outcome(
-            token, event.type, result, late=late and result == "accepted", event_at=event.at,
-            received=received, validated=validated,
+            token,
+            event.type,
+            result,
+            late=late and result == "accepted",
+            event_at=event.at,
+            received=received,
+            validated=validated,
         )

@@ -55,14 +55,18 @@ class KafkaReplaySummary:
         lines.append(f"  {'seconds':<28} {self.seconds:.1f}")
         lines.append("  alerts by rule               firing  resolved")
         for rule in sorted({rule for rule, _ in self.alerts}):
-            lines.append(f"    {rule:<26} {self.alerts[(rule, 'firing')]:>6}  {self.alerts[(rule, 'resolved')]:>8}")
+            lines.append(
+                f"    {rule:<26} {self.alerts[(rule, 'firing')]:>6}  {self.alerts[(rule, 'resolved')]:>8}"
+            )
         return "\n".join(lines)
 
 
 class OutputReader(threading.Thread):
     """Reads the alerts and dead-letters topics of one run, in a thread, until the end barrier."""
 
-    def __init__(self, settings: KafkaSettings, run: str, on_alert: AlertCallback, on_dead: AlertCallback) -> None:
+    def __init__(
+        self, settings: KafkaSettings, run: str, on_alert: AlertCallback, on_dead: AlertCallback
+    ) -> None:
         super().__init__(name="holdwatch-alert-reader", daemon=True)
         from kafka import KafkaConsumer, TopicPartition
 
@@ -72,10 +76,14 @@ class OutputReader(threading.Thread):
         self.on_dead = on_dead
         names = settings.topics
         self.partitions = [
-            TopicPartition(topic, p) for topic in (names.alerts, names.dead_letters) for p in range(settings.partitions)
+            TopicPartition(topic, p)
+            for topic in (names.alerts, names.dead_letters)
+            for p in range(settings.partitions)
         ]
         self.alerts_topic = names.alerts
-        self.consumer = KafkaConsumer(**settings.kafka_python_kwargs(), enable_auto_commit=False, group_id=None)
+        self.consumer = KafkaConsumer(
+            **settings.kafka_python_kwargs(), enable_auto_commit=False, group_id=None
+        )
         self.consumer.assign(self.partitions)
         self.consumer.seek_to_end()
         self.started: set[Any] = set()
@@ -176,7 +184,10 @@ class KafkaReplay:
             self._start_barrier(reader, start_timeout)
             self._produce(lines, dead, progress)
             stamper = self.stamper
-            end = max(until if until is not None else stamper.watermark.max_event_at, stamper.watermark.value)
+            end = max(
+                until if until is not None else stamper.watermark.max_event_at,
+                stamper.watermark.value,
+            )
             self._ticks(end, f"end:{self.run_id}")
             self.producer.flush()
             while reader.is_alive():
@@ -204,7 +215,10 @@ class KafkaReplay:
             if reader.error is not None:
                 raise reader.error
             if time.monotonic() > deadline:
-                missing = sorted({tp.partition for tp in reader.partitions} - {tp.partition for tp in reader.started})
+                missing = sorted(
+                    {tp.partition for tp in reader.partitions}
+                    - {tp.partition for tp in reader.started}
+                )
                 raise ReplayTimeout(
                     f"no worker answered for partitions {missing} within {timeout:.0f}s: is "
                     f"`holdwatch worker --clock event` running on this broker with prefix "
@@ -212,11 +226,15 @@ class KafkaReplay:
                 )
             time.sleep(0.05)
 
-    def _produce(self, lines: Iterable[bytes], dead: AlertCallback, progress: Callable[[int], None] | None) -> None:
+    def _produce(
+        self, lines: Iterable[bytes], dead: AlertCallback, progress: Callable[[int], None] | None
+    ) -> None:
         stamper = self.stamper
         summary = self.summary
         send = self.producer.send
-        topic_of = {kind: self.names.for_type(kind) for kind in ("booking", "hit", "detainer", "release")}
+        topic_of = {
+            kind: self.names.for_type(kind) for kind in ("booking", "hit", "detainer", "release")
+        }
         last_tick = time.monotonic()
         pace_start: tuple[float, int] | None = None
         number = 0
@@ -233,8 +251,14 @@ class KafkaReplay:
                 continue
             if self.speed is not None and stamped.watermark is not None:
                 pace_start = self._pace(pace_start, stamper.watermark.max_event_at)
-            headers = [] if stamped.watermark is None else [(hdr.WATERMARK, hdr.encode_time(stamped.watermark))]
-            send(topic_of[stamped.event_type], key=stamped.key, value=stamped.value, headers=headers)
+            headers = (
+                []
+                if stamped.watermark is None
+                else [(hdr.WATERMARK, hdr.encode_time(stamped.watermark))]
+            )
+            send(
+                topic_of[stamped.event_type], key=stamped.key, value=stamped.value, headers=headers
+            )
             summary.produced[stamped.event_type] += 1
             now = time.monotonic()
             if summary.lines % TICK_EVERY_EVENTS == 0 or now - last_tick > TICK_EVERY_SECONDS:

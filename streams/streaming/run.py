@@ -22,11 +22,23 @@ log = logging.getLogger("holdwatch.worker")
 def create_topics(config: WorkerConfig) -> dict[str, int]:
     """Inputs, outputs and the case changelog, all with the configured partition count."""
     names = config.kafka.topics
-    wanted = [*names.inputs, *names.outputs, config.changelog_topic, *jurisdictions.topic_names(config)]
-    return ensure_topics(config.kafka.kafka_python_kwargs(), wanted, partitions=config.kafka.partitions)
+    wanted = [
+        *names.inputs,
+        *names.outputs,
+        config.changelog_topic,
+        *jurisdictions.topic_names(config),
+    ]
+    return ensure_topics(
+        config.kafka.kafka_python_kwargs(), wanted, partitions=config.kafka.partitions
+    )
 
 
-def run_in_process(config: WorkerConfig, metrics_port: int | None = None, metrics_host: str = "0.0.0.0", loglevel: str = "warning") -> None:
+def run_in_process(
+    config: WorkerConfig,
+    metrics_port: int | None = None,
+    metrics_host: str = "0.0.0.0",
+    loglevel: str = "warning",
+) -> None:
     import faust
 
     from streams.observability.metrics import WorkerMetrics
@@ -37,7 +49,10 @@ def run_in_process(config: WorkerConfig, metrics_port: int | None = None, metric
     create_topics(config)
     worker = Worker(config, metrics)
     log.warning(
-        "holdwatch worker starting: %s clock=%s store=%s", config.kafka.describe(), config.clock, config.store
+        "holdwatch worker starting: %s clock=%s store=%s",
+        config.kafka.describe(),
+        config.clock,
+        config.store,
     )
     faust.Worker(worker.app, loglevel=loglevel, quiet=True).execute_from_commandline()
 
@@ -45,7 +60,9 @@ def run_in_process(config: WorkerConfig, metrics_port: int | None = None, metric
 class WorkerProcess:
     """``holdwatch worker`` as a child process, stopped (and reaped) with the parent's context."""
 
-    def __init__(self, settings: KafkaSettings, extra: Sequence[str] = (), log_path: str | Path | None = None) -> None:
+    def __init__(
+        self, settings: KafkaSettings, extra: Sequence[str] = (), log_path: str | Path | None = None
+    ) -> None:
         self.settings = settings
         self.extra = list(extra)
         self.log_path = Path(log_path) if log_path else None
@@ -53,14 +70,22 @@ class WorkerProcess:
 
     def start(self) -> WorkerProcess:
         args = [
-            sys.executable, "-m", "streams", "worker",
-            "--broker", ",".join(self.settings.broker_urls),
-            "--topic-prefix", self.settings.topic_prefix,
-            "--partitions", str(self.settings.partitions),
+            sys.executable,
+            "-m",
+            "streams",
+            "worker",
+            "--broker",
+            ",".join(self.settings.broker_urls),
+            "--topic-prefix",
+            self.settings.topic_prefix,
+            "--partitions",
+            str(self.settings.partitions),
             *self.extra,
         ]
         out = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
-        self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         return self
 
     @property

@@ -52,7 +52,16 @@ def test_bad_lines_become_dead_letters_with_line_numbers(log: Path, tmp_path: Pa
     dead = tmp_path / "dead.jsonl"
     out = tmp_path / "alerts.jsonl"
     summary = tmp_path / "summary.json"
-    result = run("replay", str(log), "--alerts-out", str(out), "--dead-letters", str(dead), "--summary-json", str(summary))
+    result = run(
+        "replay",
+        str(log),
+        "--alerts-out",
+        str(out),
+        "--dead-letters",
+        str(dead),
+        "--summary-json",
+        str(summary),
+    )
     assert result.returncode == 0
     records = [orjson.loads(line) for line in dead.read_bytes().splitlines()]
     assert [(r["line"], r["reason"], r["original"]) for r in records] == [
@@ -60,7 +69,9 @@ def test_bad_lines_become_dead_letters_with_line_numbers(log: Path, tmp_path: Pa
         (5, "schema_violation", '{"type": "hit"}'),
     ]
     numbers = orjson.loads(summary.read_bytes())
-    assert numbers["events_read"] == numbers["accepted"] + numbers["duplicates"] + sum(numbers["dead_letters"].values())
+    assert numbers["events_read"] == numbers["accepted"] + numbers["duplicates"] + sum(
+        numbers["dead_letters"].values()
+    )
 
 
 def test_gzip_and_stdin_give_the_same_alerts(log: Path, tmp_path: Path) -> None:
@@ -80,10 +91,15 @@ def test_gzip_and_stdin_give_the_same_alerts(log: Path, tmp_path: Path) -> None:
         (("replay", "{log}", "--policy", "missing.toml"), "cannot read policy file"),
         (("replay", "{log}", "--until", "tomorrow"), "not an RFC 3339 timestamp"),
         (("replay", "{log}", "--allowed-lateness", "soon"), "bad duration"),
-        (("replay", "{log}", "--alerts-out", "/nonexistent/dir/a.jsonl"), "directory does not exist"),
+        (
+            ("replay", "{log}", "--alerts-out", "/nonexistent/dir/a.jsonl"),
+            "directory does not exist",
+        ),
     ],
 )
-def test_an_unusable_invocation_exits_non_zero_with_one_line(log: Path, args: tuple[str, ...], message: str) -> None:
+def test_an_unusable_invocation_exits_non_zero_with_one_line(
+    log: Path, args: tuple[str, ...], message: str
+) -> None:
     result = run(*(a.format(log=log) for a in args))
     assert result.returncode == 2
     error = result.stderr.decode().strip().splitlines()
@@ -104,7 +120,11 @@ def test_the_replay_serves_metrics_while_it_runs(log: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    slow = subprocess.Popen([HOLDWATCH, "replay", "-", "--metrics-port", str(port), "-q"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    slow = subprocess.Popen(
+        [HOLDWATCH, "replay", "-", "--metrics-port", str(port), "-q"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+    )
     assert slow.stdin is not None
     slow.stdin.write(log.read_bytes())
     slow.stdin.flush()
@@ -112,7 +132,11 @@ def test_the_replay_serves_metrics_while_it_runs(log: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and "holdwatch_events_total" not in text:
         try:
-            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
+            text = (
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)
+                .read()
+                .decode()
+            )
         except OSError:
             time.sleep(0.2)
     slow.stdin.close()

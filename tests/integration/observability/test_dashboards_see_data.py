@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 
 import orjson
 import pytest
@@ -23,7 +22,13 @@ from streams.policy.load import load_policy
 from streams.streaming.app import WorkerConfig
 from streams.streaming.replay import KafkaReplay
 from streams.streaming.run import WorkerProcess, create_topics
-from tests.integration.deploy.conftest import PrometheusServer, free_port, require_binary, stop, wait_http_ok
+from tests.integration.deploy.conftest import (
+    PrometheusServer,
+    free_port,
+    require_binary,
+    stop,
+    wait_http_ok,
+)
 from tests.integration.deploy.promql import RULES_DIR, all_expressions
 from tests.support import Events
 
@@ -52,9 +57,27 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServ
     tmp = tmp_path_factory.mktemp("observability")
     metrics_port = free_port()
     with EmbeddedBroker() as broker:
-        settings = replace(KafkaSettings(), brokers=(broker.bootstrap,), topic_prefix=f"o{uuid.uuid4().hex[:6]}.", partitions=4)
+        settings = replace(
+            KafkaSettings(),
+            brokers=(broker.bootstrap,),
+            topic_prefix=f"o{uuid.uuid4().hex[:6]}.",
+            partitions=4,
+        )
         create_topics(WorkerConfig(settings, load_policy()))
-        worker = WorkerProcess(settings, ["--clock", "event", "--store", "memory", "--metrics-port", str(metrics_port), "--metrics-host", "127.0.0.1"], tmp / "worker.log").start()
+        worker = WorkerProcess(
+            settings,
+            [
+                "--clock",
+                "event",
+                "--store",
+                "memory",
+                "--metrics-port",
+                str(metrics_port),
+                "--metrics-host",
+                "127.0.0.1",
+            ],
+            tmp / "worker.log",
+        ).start()
         prom_port = free_port()
         rules = "\n".join(f"  - {path}" for path in sorted(RULES_DIR.glob("*.yml")))
         config = tmp / "prometheus.yml"
@@ -66,18 +89,31 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServ
         )
         log = (tmp / "prometheus.log").open("wb")
         prometheus = subprocess.Popen(
-            [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp / 'tsdb'}", f"--web.listen-address=127.0.0.1:{prom_port}"],
-            stdout=log, stderr=subprocess.STDOUT,
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={tmp / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{prom_port}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
             base = f"http://127.0.0.1:{prom_port}"
             wait_http_ok(f"{base}/-/ready", prometheus)
-            lines = [*held_past_the_limit(), *generate(1500, 5, date(2011, 12, 1), 150), b"{not json", b'{"type": "hit"}']
+            lines = [
+                *held_past_the_limit(),
+                *generate(1500, 5, date(2011, 12, 1), 150),
+                b"{not json",
+                b'{"type": "hit"}',
+            ]
             KafkaReplay(settings, load_policy()).run(lines, None, lambda a: None, lambda d: None)
             server = PrometheusServer(base)
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:  # gauges refresh every 2 s; rules evaluate every 1 s
-                ready = server.query("sum(holdwatch_holds_past_deadline) > 0 and sum(increase(holdwatch_alerts_total[1m])) > 0")
+                ready = server.query(
+                    "sum(holdwatch_holds_past_deadline) > 0 and sum(increase(holdwatch_alerts_total[1m])) > 0"
+                )
                 if ready["data"]["result"]:  # type: ignore[index]
                     break
                 time.sleep(1)
@@ -89,7 +125,9 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServ
             worker.stop()
 
 
-@pytest.mark.parametrize("expression", all_expressions(), ids=lambda e: f"{e.source.split('/')[-1]}:{e.where}"[:90])
+@pytest.mark.parametrize(
+    "expression", all_expressions(), ids=lambda e: f"{e.source.split('/')[-1]}:{e.where}"[:90]
+)
 def test_every_expression_returns_data(scraped: PrometheusServer, expression) -> None:  # type: ignore[no-untyped-def]
     answer = scraped.query(expression.query)
     assert answer["status"] == "success", answer

@@ -29,7 +29,10 @@ def broker() -> Iterator[EmbeddedBroker]:
 def settings(broker: EmbeddedBroker) -> KafkaSettings:
     """Fresh topics (own prefix, so own consumer group and changelog) for each test."""
     prefix = f"t{uuid.uuid4().hex[:8]}."
-    config = WorkerConfig(replace(KafkaSettings(), brokers=(broker.bootstrap,), topic_prefix=prefix, partitions=4), load_policy())
+    config = WorkerConfig(
+        replace(KafkaSettings(), brokers=(broker.bootstrap,), topic_prefix=prefix, partitions=4),
+        load_policy(),
+    )
     create_topics(config)
     return config.kafka
 
@@ -43,7 +46,11 @@ def start_worker(settings: KafkaSettings, tmp_path: Path) -> Iterator[WorkerFact
     numbers = itertools.count(1)
 
     def start(*args: str) -> WorkerProcess:
-        worker = WorkerProcess(settings, ["--store", "memory", "--metrics-port", "0", *args], tmp_path / f"worker{next(numbers)}.log")
+        worker = WorkerProcess(
+            settings,
+            ["--store", "memory", "--metrics-port", "0", *args],
+            tmp_path / f"worker{next(numbers)}.log",
+        )
         started.append(worker.start())
         return worker
 

@@ -25,7 +25,9 @@ def generated() -> list[bytes]:
     return list(generate(2000, 11, date(2011, 10, 1), 200))
 
 
-def kafka_replay(settings: KafkaSettings, lines: list[bytes], until: int | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def kafka_replay(
+    settings: KafkaSettings, lines: list[bytes], until: int | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     alerts: list[dict[str, Any]] = []
     dead: list[dict[str, Any]] = []
     KafkaReplay(settings, load_policy()).run(lines, until, alerts.append, dead.append)
@@ -33,7 +35,9 @@ def kafka_replay(settings: KafkaSettings, lines: list[bytes], until: int | None 
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_the_kafka_path_gives_the_in_process_alerts(settings: KafkaSettings, start_worker: WorkerFactory, generated: list[bytes], workers: int) -> None:
+def test_the_kafka_path_gives_the_in_process_alerts(
+    settings: KafkaSettings, start_worker: WorkerFactory, generated: list[bytes], workers: int
+) -> None:
     for _ in range(workers):
         start_worker("--clock", "event")
     expected, summary, _ = replay(load_policy(), generated)
@@ -43,7 +47,9 @@ def test_the_kafka_path_gives_the_in_process_alerts(settings: KafkaSettings, sta
     assert alert_set(alerts) == alert_set(expected)
 
 
-def test_bad_messages_end_in_dead_letters_with_their_bytes_and_position(settings: KafkaSettings, start_worker: WorkerFactory) -> None:
+def test_bad_messages_end_in_dead_letters_with_their_bytes_and_position(
+    settings: KafkaSettings, start_worker: WorkerFactory
+) -> None:
     from kafka import KafkaConsumer, KafkaProducer
 
     start_worker("--clock", "event")
@@ -63,10 +69,19 @@ def test_bad_messages_end_in_dead_letters_with_their_bytes_and_position(settings
 
     # A message written straight to a topic, with a key that is not its booking id.
     producer = KafkaProducer(bootstrap_servers=list(settings.brokers))
-    producer.send(settings.topics.hits, key=b"someone-else", value=orjson.dumps(Events("bk-x").hit("2011-10-03T09:00:00Z")))
+    producer.send(
+        settings.topics.hits,
+        key=b"someone-else",
+        value=orjson.dumps(Events("bk-x").hit("2011-10-03T09:00:00Z")),
+    )
     producer.send(settings.topics.hits, key=b"bk-y", value=b"\xff\xfe")
     producer.flush()
-    consumer = KafkaConsumer(settings.topics.dead_letters, bootstrap_servers=list(settings.brokers), auto_offset_reset="earliest", consumer_timeout_ms=15000)
+    consumer = KafkaConsumer(
+        settings.topics.dead_letters,
+        bootstrap_servers=list(settings.brokers),
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=15000,
+    )
     reasons = set()
     for record in consumer:
         if record.value:
@@ -77,7 +92,9 @@ def test_bad_messages_end_in_dead_letters_with_their_bytes_and_position(settings
     assert {"key_mismatch", "invalid_utf8"} <= reasons
 
 
-def test_a_restarted_worker_keeps_its_cases(settings: KafkaSettings, start_worker: WorkerFactory) -> None:
+def test_a_restarted_worker_keeps_its_cases(
+    settings: KafkaSettings, start_worker: WorkerFactory
+) -> None:
     ev = Events("bk-restart", "America/Chicago")
     before = [
         ev.booking("2018-03-05 08:00", jurisdiction="IL-Cook"),
@@ -91,7 +108,9 @@ def test_a_restarted_worker_keeps_its_cases(settings: KafkaSettings, start_worke
     assert firing(alerts, "hold_limit_exceeded") == []
     first.kill()  # a crash: SIGKILL, no clean shutdown
     start_worker("--clock", "event")
-    later = Events("bk-other", "America/Chicago").booking("2018-03-09 00:00", jurisdiction="IL-Cook")
+    later = Events("bk-other", "America/Chicago").booking(
+        "2018-03-09 00:00", jurisdiction="IL-Cook"
+    )
     alerts, _ = kafka_replay(settings, [orjson.dumps(later)])
     [alert] = firing(alerts, "hold_limit_exceeded")
     assert alert["booking_id"] == "bk-restart"

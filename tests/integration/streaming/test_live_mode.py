@@ -16,9 +16,16 @@ from tests.support import Events
 pytestmark = pytest.mark.kafka
 
 
-def test_the_alert_arrives_within_two_seconds_of_the_deadline_with_no_further_event(settings: KafkaSettings, start_worker: WorkerFactory) -> None:
+def test_the_alert_arrives_within_two_seconds_of_the_deadline_with_no_further_event(
+    settings: KafkaSettings, start_worker: WorkerFactory
+) -> None:
     start_worker("--clock", "wall")
-    consumer = KafkaConsumer(settings.topics.alerts, bootstrap_servers=list(settings.brokers), auto_offset_reset="earliest", consumer_timeout_ms=500)
+    consumer = KafkaConsumer(
+        settings.topics.alerts,
+        bootstrap_servers=list(settings.brokers),
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=500,
+    )
     producer = KafkaProducer(bootstrap_servers=list(settings.brokers))
     topics = settings.topics
     now = time.time_ns() // 1000

@@ -13,7 +13,11 @@ from tests.support import REPO, Events, reference_validator
 
 ev = Events("bk-s")
 SAMPLES = {
-    "booking": ev.booking("2011-10-03T08:00:00-04:00", charges=[("felony", "violent"), ("infraction", "traffic")], timezone="America/New_York"),
+    "booking": ev.booking(
+        "2011-10-03T08:00:00-04:00",
+        charges=[("felony", "violent"), ("infraction", "traffic")],
+        timezone="America/New_York",
+    ),
     "hit": ev.hit("2011-10-03T09:00:00Z"),
     "detainer": ev.detainer("2011-10-03T10:00:00.250-04:00"),
     "release": ev.release("2011-10-04T10:00:00+00:00", "eligible") | {"reason": "bail_posted"},
@@ -32,7 +36,9 @@ def test_each_schema_is_valid_draft_2020_12(document: dict) -> None:
 
 
 def test_the_checkout_schemas_are_the_ones_loaded() -> None:
-    assert json.loads((schema_dir() / "hit.schema.json").read_text()) == json.loads((REPO / "schemas/hit.schema.json").read_text())
+    assert json.loads((schema_dir() / "hit.schema.json").read_text()) == json.loads(
+        (REPO / "schemas/hit.schema.json").read_text()
+    )
 
 
 @pytest.mark.parametrize("kind", SAMPLES)

@@ -19,7 +19,9 @@ def decoded(event: dict) -> object:
 
 
 class TestDuplicates:
-    def test_a_repeated_event_id_is_a_duplicate_and_changes_nothing(self, policy: Policy, ny: Events) -> None:
+    def test_a_repeated_event_id_is_a_duplicate_and_changes_nothing(
+        self, policy: Policy, ny: Events
+    ) -> None:
         booking = ny.booking("2011-10-03 08:00")
         detainer = ny.detainer("2011-10-03 10:00")
         once, summary_once, _ = replay(policy, [booking, detainer])
@@ -37,12 +39,18 @@ class TestDuplicates:
 
 class TestOrderAndLateness:
     def test_events_before_their_booking_are_kept(self, policy: Policy, ny: Events) -> None:
-        events = [ny.detainer("2011-10-03 10:00"), ny.hit("2011-10-03 09:58"), ny.booking("2011-10-03 08:00")]
+        events = [
+            ny.detainer("2011-10-03 10:00"),
+            ny.hit("2011-10-03 09:58"),
+            ny.booking("2011-10-03 08:00"),
+        ]
         alerts, summary, _ = replay(policy, events)
         assert summary.cases_without_booking == 0
         assert firing(alerts, "detainer_without_hit") == []
 
-    def test_a_case_whose_booking_never_arrives_uses_the_default_zone_and_is_reported(self, policy: Policy) -> None:
+    def test_a_case_whose_booking_never_arrives_uses_the_default_zone_and_is_reported(
+        self, policy: Policy
+    ) -> None:
         chi = Events("bk-orphan", "America/Chicago")
         alerts, summary, _ = replay(policy, [chi.detainer("2011-10-03 10:00")])
         assert summary.cases_without_booking == 1
@@ -50,14 +58,18 @@ class TestOrderAndLateness:
         assert alert["jurisdiction"] == ""
         assert alert["occurred_at"] == "2011-10-03T11:00:00-04:00"  # default zone: New York
 
-    def test_a_late_event_is_applied_counted_and_can_resolve(self, policy: Policy, ny: Events) -> None:
+    def test_a_late_event_is_applied_counted_and_can_resolve(
+        self, policy: Policy, ny: Events
+    ) -> None:
         events = [
             ny.booking("2011-10-03 08:00"),
             ny.hit("2011-10-03 09:00"),
             ny.detainer("2011-10-03 10:00"),
             ny.detainer("2011-10-03 11:00", action="served"),
             ny.release("2011-10-04 10:00", "eligible"),
-            Events("bk-other").booking("2011-10-09 00:00"),  # pushes the watermark past the deadline
+            Events("bk-other").booking(
+                "2011-10-09 00:00"
+            ),  # pushes the watermark past the deadline
             ny.release("2011-10-07 10:00", "transferred_to_ice"),  # 2 days late
         ]
         alerts, summary, _ = replay(policy, events)
@@ -81,12 +93,19 @@ class TestOrderAndLateness:
         [done] = resolved(alerts, "detainer_without_hit")
         assert done["details"]["superseded"] is True
 
-    def test_a_release_within_the_allowed_lateness_prevents_the_alert(self, policy: Policy, ny: Events) -> None:
+    def test_a_release_within_the_allowed_lateness_prevents_the_alert(
+        self, policy: Policy, ny: Events
+    ) -> None:
         # The release (09:58, in time) arrives after an event at 10:05 of another booking:
         # within the 10-minute lateness, so the deadline at 10:00 must not fire.
         events = [
-            *[ny.booking("2011-10-03 08:00"), ny.hit("2011-10-03 09:00"), ny.detainer("2011-10-03 10:00"),
-              ny.detainer("2011-10-03 11:00", action="served"), ny.release("2011-10-04 10:00", "eligible")],
+            *[
+                ny.booking("2011-10-03 08:00"),
+                ny.hit("2011-10-03 09:00"),
+                ny.detainer("2011-10-03 10:00"),
+                ny.detainer("2011-10-03 11:00", action="served"),
+                ny.release("2011-10-04 10:00", "eligible"),
+            ],
             Events("bk-other").booking("2011-10-06 10:05"),
             ny.release("2011-10-06 09:58", "transferred_to_ice"),
         ]
@@ -96,14 +115,20 @@ class TestOrderAndLateness:
 
 
 class TestWatermark:
-    def test_trails_the_newest_event_by_the_allowed_lateness(self, policy: Policy, ny: Events) -> None:
+    def test_trails_the_newest_event_by_the_allowed_lateness(
+        self, policy: Policy, ny: Events
+    ) -> None:
         engine, _ = collecting_engine(policy)
         engine.process(decoded(ny.booking("2011-10-03T08:00:00-04:00")))
         engine.process(decoded(ny.hit("2011-10-03T07:00:00-04:00")))
         assert timestamps.format(engine.watermark.value) == "2011-10-03T11:50:00+00:00"
 
     def test_until_moves_event_time_past_the_last_event(self, policy: Policy, ny: Events) -> None:
-        events = [ny.booking("2011-10-03 08:00"), ny.hit("2011-10-03 09:00"), ny.detainer("2011-10-03 10:00")]
+        events = [
+            ny.booking("2011-10-03 08:00"),
+            ny.hit("2011-10-03 09:00"),
+            ny.detainer("2011-10-03 10:00"),
+        ]
         without, _, _ = replay(policy, events)
         with_until, summary, _ = replay(policy, events, until="2011-10-05T00:00:00-04:00")
         assert firing(without, "detainer_copy_not_served") == []
@@ -126,7 +151,9 @@ class TestMemory:
         engine.advance_to(timestamps.parse("2012-10-03T10:00:00-04:00"))
         assert engine.open_cases() == 1
 
-    def test_an_event_for_a_dropped_case_older_than_the_retention_is_expired(self, policy: Policy, ny: Events) -> None:
+    def test_an_event_for_a_dropped_case_older_than_the_retention_is_expired(
+        self, policy: Policy, ny: Events
+    ) -> None:
         engine, _ = collecting_engine(replace(policy, closed_case_retention=timestamps.HOUR))
         engine.process(decoded(ny.booking("2011-10-03T08:00:00-04:00")))
         engine.process(decoded(ny.release("2011-10-03T09:00:00-04:00", "released")))
@@ -140,8 +167,13 @@ class TestMemory:
         from streams.engine.case import from_primitive, to_primitive
 
         engine, _ = collecting_engine(policy)
-        for event in [ny.booking("2011-10-03 08:00"), ny.hit("2011-10-03 09:00"), ny.detainer("2011-10-03 10:00"),
-                      ny.detainer("2011-10-03 11:00", action="served"), ny.release("2011-10-04 10:00", "eligible")]:
+        for event in [
+            ny.booking("2011-10-03 08:00"),
+            ny.hit("2011-10-03 09:00"),
+            ny.detainer("2011-10-03 10:00"),
+            ny.detainer("2011-10-03 11:00", action="served"),
+            ny.release("2011-10-04 10:00", "eligible"),
+        ]:
             engine.process(decoded(event))
         engine.advance_to(timestamps.parse("2011-10-06T10:00:00-04:00"))
         case = engine.cases["bk-ny"]

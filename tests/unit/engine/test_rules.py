@@ -23,11 +23,15 @@ def held_case(ny: Events, release_at: str | None, form: str = "I-247-2011") -> l
 
 
 class TestHoldLimitExceeded:
-    def test_custody_ending_before_the_deadline_raises_nothing(self, policy: Policy, ny: Events) -> None:
+    def test_custody_ending_before_the_deadline_raises_nothing(
+        self, policy: Policy, ny: Events
+    ) -> None:
         alerts, _, _ = replay(policy, held_case(ny, "2011-10-06 09:59"))
         assert firing(alerts, "hold_limit_exceeded") == []
 
-    def test_custody_ending_exactly_at_the_deadline_is_within_the_limit(self, policy: Policy, ny: Events) -> None:
+    def test_custody_ending_exactly_at_the_deadline_is_within_the_limit(
+        self, policy: Policy, ny: Events
+    ) -> None:
         alerts, _, _ = replay(policy, held_case(ny, "2011-10-06 10:00"))
         assert firing(alerts, "hold_limit_exceeded") == []
 
@@ -41,11 +45,15 @@ class TestHoldLimitExceeded:
         assert alert["details"]["hours_held_after_eligible"] == 48.0
         assert "287.7(d)" in alert["policy"]
 
-    def test_does_not_fire_before_the_watermark_reaches_the_deadline(self, policy: Policy, ny: Events) -> None:
+    def test_does_not_fire_before_the_watermark_reaches_the_deadline(
+        self, policy: Policy, ny: Events
+    ) -> None:
         alerts, _, _ = replay(policy, held_case(ny, None), until="2011-10-06T09:59:59-04:00")
         assert firing(alerts, "hold_limit_exceeded") == []
 
-    def test_resolves_with_the_same_id_and_the_hours_over_when_custody_ends(self, policy: Policy, ny: Events) -> None:
+    def test_resolves_with_the_same_id_and_the_hours_over_when_custody_ends(
+        self, policy: Policy, ny: Events
+    ) -> None:
         alerts, _, _ = replay(policy, held_case(ny, "2011-10-07 13:30"))
         [fired] = firing(alerts, "hold_limit_exceeded")
         [ended] = resolved(alerts, "hold_limit_exceeded")
@@ -68,7 +76,9 @@ class TestHoldLimitExceeded:
         [alert] = firing(alerts, "hold_limit_exceeded")
         assert alert["occurred_at"] == "2018-03-12T13:00:00-05:00"
 
-    def test_the_clock_starts_at_eligibility_even_when_the_detainer_comes_later(self, policy: Policy, ny: Events) -> None:
+    def test_the_clock_starts_at_eligibility_even_when_the_detainer_comes_later(
+        self, policy: Policy, ny: Events
+    ) -> None:
         events = [
             ny.booking("2011-10-03 08:00"),
             ny.hit("2011-10-03 09:00"),
@@ -92,7 +102,9 @@ class TestHoldLimitExceeded:
 
 
 class TestHoldLimitApproaching:
-    def test_warns_six_hours_before_the_deadline_and_resolves_at_it(self, policy: Policy, ny: Events) -> None:
+    def test_warns_six_hours_before_the_deadline_and_resolves_at_it(
+        self, policy: Policy, ny: Events
+    ) -> None:
         alerts, _, _ = replay(policy, held_case(ny, None), until="2011-10-06T10:00:00-04:00")
         [warning] = firing(alerts, "hold_limit_approaching")
         assert warning["occurred_at"] == "2011-10-06T04:00:00-04:00"
@@ -107,7 +119,9 @@ class TestHoldLimitApproaching:
 
 
 class TestDetainerOnCitizen:
-    def test_fires_when_the_hit_says_citizen_at_the_later_of_the_two(self, policy: Policy, ny: Events) -> None:
+    def test_fires_when_the_hit_says_citizen_at_the_later_of_the_two(
+        self, policy: Policy, ny: Events
+    ) -> None:
         events = [
             ny.booking("2011-10-03 08:00"),
             ny.detainer("2011-10-03 10:00"),
@@ -126,10 +140,16 @@ class TestDetainerOnCitizen:
         ]
         forward, _, _ = replay(policy, events)
         backward, _, _ = replay(policy, [events[0], events[2], events[1]])
-        assert firing(forward, "detainer_on_citizen") == firing(backward, "detainer_on_citizen") != []
+        assert (
+            firing(forward, "detainer_on_citizen") == firing(backward, "detainer_on_citizen") != []
+        )
 
     def test_a_permanent_resident_is_not_a_citizen(self, policy: Policy, ny: Events) -> None:
-        events = [ny.booking("2011-10-03 08:00"), ny.hit("2011-10-03 09:00", status="lawful_permanent_resident"), ny.detainer("2011-10-03 10:00")]
+        events = [
+            ny.booking("2011-10-03 08:00"),
+            ny.hit("2011-10-03 09:00", status="lawful_permanent_resident"),
+            ny.detainer("2011-10-03 10:00"),
+        ]
         alerts, _, _ = replay(policy, events)
         assert firing(alerts, "detainer_on_citizen") == []
 
@@ -142,26 +162,41 @@ class TestDetainerWithoutHit:
         assert alert["occurred_at"] == "2011-10-03T10:00:00-04:00"
 
     def test_a_hit_at_the_same_instant_counts_as_before(self, policy: Policy, ny: Events) -> None:
-        events = [ny.booking("2011-10-03 08:00"), ny.detainer("2011-10-03 10:00"), ny.hit("2011-10-03 10:00")]
+        events = [
+            ny.booking("2011-10-03 08:00"),
+            ny.detainer("2011-10-03 10:00"),
+            ny.hit("2011-10-03 10:00"),
+        ]
         alerts, _, _ = replay(policy, events)
         assert firing(alerts, "detainer_without_hit") == []
 
     def test_a_hit_after_the_issue_does_not_help(self, policy: Policy, ny: Events) -> None:
-        events = [ny.booking("2011-10-03 08:00"), ny.detainer("2011-10-03 10:00"), ny.hit("2011-10-03 12:00")]
+        events = [
+            ny.booking("2011-10-03 08:00"),
+            ny.detainer("2011-10-03 10:00"),
+            ny.hit("2011-10-03 12:00"),
+        ]
         alerts, _, _ = replay(policy, events)
         assert len(firing(alerts, "detainer_without_hit")) == 1
 
     def test_is_off_for_a_jurisdiction_whose_source_records_no_hits(self, policy: Policy) -> None:
         pierce = Events("bk-wa", "America/Los_Angeles")
-        events = [pierce.booking("2016-03-01 08:00", jurisdiction="WA-Pierce"), pierce.detainer("2016-03-01 08:00", form="I-247A-2017")]
+        events = [
+            pierce.booking("2016-03-01 08:00", jurisdiction="WA-Pierce"),
+            pierce.detainer("2016-03-01 08:00", form="I-247A-2017"),
+        ]
         alerts, _, _ = replay(policy, events, until="2016-03-10T00:00:00-08:00")
         assert alerts == []
 
 
 class TestNonPriorityDetainer:
-    def test_fires_for_traffic_only_charges_and_no_conviction(self, policy: Policy, ny: Events) -> None:
+    def test_fires_for_traffic_only_charges_and_no_conviction(
+        self, policy: Policy, ny: Events
+    ) -> None:
         events = [
-            ny.booking("2011-10-03 08:00", charges=[("misdemeanor", "traffic"), ("infraction", "traffic")]),
+            ny.booking(
+                "2011-10-03 08:00", charges=[("misdemeanor", "traffic"), ("infraction", "traffic")]
+            ),
             ny.hit("2011-10-03 09:00", level="none"),
             ny.detainer("2011-10-03 10:00"),
         ]
@@ -172,7 +207,9 @@ class TestNonPriorityDetainer:
 
     def test_any_non_traffic_charge_makes_it_a_priority(self, policy: Policy, ny: Events) -> None:
         events = [
-            ny.booking("2011-10-03 08:00", charges=[("misdemeanor", "traffic"), ("felony", "drug")]),
+            ny.booking(
+                "2011-10-03 08:00", charges=[("misdemeanor", "traffic"), ("felony", "drug")]
+            ),
             ny.hit("2011-10-03 09:00", level="none"),
             ny.detainer("2011-10-03 10:00"),
         ]
@@ -191,7 +228,11 @@ class TestNonPriorityDetainer:
 
 class TestDetainerCopyNotServed:
     def test_fires_24_hours_after_issue_while_still_held(self, policy: Policy, ny: Events) -> None:
-        events = [ny.booking("2011-10-03 08:00"), ny.hit("2011-10-03 09:00"), ny.detainer("2011-10-03 10:00")]
+        events = [
+            ny.booking("2011-10-03 08:00"),
+            ny.hit("2011-10-03 09:00"),
+            ny.detainer("2011-10-03 10:00"),
+        ]
         alerts, _, _ = replay(policy, events, until="2011-10-04T10:00:00-04:00")
         [alert] = firing(alerts, "detainer_copy_not_served")
         assert alert["occurred_at"] == "2011-10-04T10:00:00-04:00"
@@ -208,7 +249,9 @@ class TestDetainerCopyNotServed:
         [done] = resolved(alerts, "detainer_copy_not_served")
         assert done["details"]["resolved_at"] == "2011-10-04T15:00:00-04:00"
 
-    def test_release_before_the_deadline_means_nothing_to_serve(self, policy: Policy, ny: Events) -> None:
+    def test_release_before_the_deadline_means_nothing_to_serve(
+        self, policy: Policy, ny: Events
+    ) -> None:
         events = [
             ny.booking("2011-10-03 08:00"),
             ny.hit("2011-10-03 09:00"),
@@ -220,7 +263,9 @@ class TestDetainerCopyNotServed:
 
 
 class TestAlertContract:
-    def test_every_alert_validates_and_ids_are_deterministic(self, policy: Policy, ny: Events) -> None:
+    def test_every_alert_validates_and_ids_are_deterministic(
+        self, policy: Policy, ny: Events
+    ) -> None:
         from tests.support import reference_validator
 
         check = reference_validator("alert")

@@ -23,7 +23,9 @@ def test_the_default_policy_holds_the_documented_settings() -> None:
 
 def test_a_file_replaces_the_default(tmp_path: Path) -> None:
     file = tmp_path / "p.toml"
-    file.write_text(default_policy_text().replace('allowed_lateness = "10m"', 'allowed_lateness = "1h"'))
+    file.write_text(
+        default_policy_text().replace('allowed_lateness = "10m"', 'allowed_lateness = "1h"')
+    )
     assert load_policy(file).allowed_lateness == HOUR
 
 
@@ -38,7 +40,9 @@ def test_a_file_replaces_the_default(tmp_path: Path) -> None:
         (('severity = "critical"', 'severity = "urgent"'), "severity must be"),
     ],
 )
-def test_mistakes_are_reported_in_one_line(tmp_path: Path, edit: tuple[str, str], message: str) -> None:
+def test_mistakes_are_reported_in_one_line(
+    tmp_path: Path, edit: tuple[str, str], message: str
+) -> None:
     file = tmp_path / "bad.toml"
     file.write_text(default_policy_text().replace(*edit, 1))
     with pytest.raises(PolicyError) as error:
@@ -54,7 +58,10 @@ def test_not_toml_and_missing_file_are_policy_errors(tmp_path: Path) -> None:
         load_policy(tmp_path / "absent.toml")
 
 
-@pytest.mark.parametrize(("text", "micros"), [("30s", 30_000_000), ("10m", 600_000_000), ("1.5h", 5_400_000_000), ("7d", 604_800_000_000)])
+@pytest.mark.parametrize(
+    ("text", "micros"),
+    [("30s", 30_000_000), ("10m", 600_000_000), ("1.5h", 5_400_000_000), ("7d", 604_800_000_000)],
+)
 def test_durations(text: str, micros: int) -> None:
     assert parse_duration(text) == micros
     assert parse_duration(format_duration(micros)) == micros

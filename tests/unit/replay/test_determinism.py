@@ -28,12 +28,20 @@ def booking_events(draw: st.DrawFn, index: int) -> list[dict[str, Any]]:
     category = draw(st.sampled_from(["traffic", "drug"]))
     events = [ev.booking(at(booked), charges=[("misdemeanor", category)])]
     if draw(st.booleans()):
-        events.append(ev.hit(at(booked + draw(st.integers(0, 600))),
-                             status=draw(st.sampled_from(["no_lawful_status", "us_citizen", "lawful_permanent_resident"])),
-                             level=draw(st.sampled_from(["L1", "L3", "none"]))))
+        events.append(
+            ev.hit(
+                at(booked + draw(st.integers(0, 600))),
+                status=draw(
+                    st.sampled_from(["no_lawful_status", "us_citizen", "lawful_permanent_resident"])
+                ),
+                level=draw(st.sampled_from(["L1", "L3", "none"])),
+            )
+        )
     if draw(st.booleans()):
         issued = booked + draw(st.integers(0, 900))
-        events.append(ev.detainer(at(issued), form=draw(st.sampled_from(["I-247-2011", "I-247A-2017"]))))
+        events.append(
+            ev.detainer(at(issued), form=draw(st.sampled_from(["I-247-2011", "I-247A-2017"])))
+        )
         served = draw(maybe_minutes)
         if served is not None:
             events.append(ev.detainer(at(issued + served), action="served"))
@@ -61,7 +69,10 @@ def shuffled_within(events: list[dict[str, Any]], lateness: int, seed: int) -> l
     """Delay each event by less than the lateness and deliver in delayed order: no event is then
     ever older than the watermark when it arrives."""
     rng = random.Random(seed)
-    keyed = [(timestamps.parse(e["occurred_at"]) + rng.randrange(lateness), i, e) for i, e in enumerate(events)]
+    keyed = [
+        (timestamps.parse(e["occurred_at"]) + rng.randrange(lateness), i, e)
+        for i, e in enumerate(events)
+    ]
     return [e for _, _, e in sorted(keyed, key=lambda k: (k[0], k[1]))]
 
 
@@ -71,7 +82,9 @@ common = settings(max_examples=150, deadline=None, suppress_health_check=[Health
 
 @common
 @given(events=logs(), chunk=st.integers(1, 7))
-def test_chunk_size_does_not_change_the_alerts(policy: Policy, events: list[dict[str, Any]], chunk: int) -> None:
+def test_chunk_size_does_not_change_the_alerts(
+    policy: Policy, events: list[dict[str, Any]], chunk: int
+) -> None:
     whole, _, _ = replay(policy, events, until=UNTIL)
     pieces, _, _ = replay(policy, events, until=UNTIL, chunk=chunk)
     assert pieces == whole
@@ -79,16 +92,22 @@ def test_chunk_size_does_not_change_the_alerts(policy: Policy, events: list[dict
 
 @common
 @given(events=logs(), seed=st.integers(0, 2**32))
-def test_reordering_within_the_allowed_lateness_does_not_change_the_alerts(policy: Policy, events: list[dict[str, Any]], seed: int) -> None:
+def test_reordering_within_the_allowed_lateness_does_not_change_the_alerts(
+    policy: Policy, events: list[dict[str, Any]], seed: int
+) -> None:
     ordered, _, _ = replay(policy, events, until=UNTIL)
-    reordered, summary, _ = replay(policy, shuffled_within(events, policy.allowed_lateness, seed), until=UNTIL)
+    reordered, summary, _ = replay(
+        policy, shuffled_within(events, policy.allowed_lateness, seed), until=UNTIL
+    )
     assert summary.late == 0
     assert alert_set(reordered) == alert_set(ordered)
 
 
 @common
 @given(events=logs(), seed=st.integers(0, 2**32))
-def test_duplicates_do_not_change_the_alerts(policy: Policy, events: list[dict[str, Any]], seed: int) -> None:
+def test_duplicates_do_not_change_the_alerts(
+    policy: Policy, events: list[dict[str, Any]], seed: int
+) -> None:
     rng = random.Random(seed)
     noisy = [copy for e in events for copy in ([e, e] if rng.random() < 0.3 else [e])]
     clean, _, _ = replay(policy, events, until=UNTIL)
