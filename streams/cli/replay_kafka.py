@@ -19,6 +19,8 @@ from streams.replay.source import LogSource
 
 
 def run_kafka(args: argparse.Namespace) -> int:
+    from kafka.errors import KafkaError
+
     from streams.streaming.replay import KafkaReplay, ReplayTimeout
     from streams.streaming.session import kafka_session
 
@@ -40,7 +42,10 @@ def run_kafka(args: argparse.Namespace) -> int:
         settings = stack.enter_context(
             kafka_session(settings, policy, not args.broker, worker_args)
         )
-        replay = KafkaReplay(settings, policy, args.speed)
+        try:
+            replay = KafkaReplay(settings, policy, args.speed)
+        except (ReplayTimeout, KafkaError) as exc:
+            raise UsageError(f"{exc} (brokers: {','.join(settings.brokers)})") from None
         progress = None
         if sys.stderr.isatty():
             progress = stack.enter_context(
@@ -64,8 +69,8 @@ def run_kafka(args: argparse.Namespace) -> int:
 
         try:
             summary = replay.run(source.lines(), args.until, alerts.write, dead.write, on_progress)
-        except ReplayTimeout as exc:
-            raise UsageError(str(exc)) from None
+        except (ReplayTimeout, KafkaError) as exc:
+            raise UsageError(f"{exc} (brokers: {','.join(settings.brokers)})") from None
     if args.summary_json:
         payload: dict[str, Any] = {
             "lines": summary.lines,

@@ -77,13 +77,17 @@ def load_key(env: Mapping[str, str] | None = None) -> bytes | None:
         try:
             key = Path(path).read_bytes()
         except OSError as exc:
-            raise MissingPseudonymKey(f"{ENV_KEY_FILE}: cannot read the key file: {exc.strerror}") from None
+            raise MissingPseudonymKey(
+                f"{ENV_KEY_FILE}: cannot read the key file: {exc.strerror}"
+            ) from None
         key = key.removesuffix(b"\n").removesuffix(b"\r")
         source = f"{ENV_KEY_FILE} ({path})"
     else:
         return None
     if len(key) < MIN_KEY_BYTES:
-        raise MissingPseudonymKey(f"the pseudonym key from {source} has {len(key)} bytes; at least {MIN_KEY_BYTES} are needed")
+        raise MissingPseudonymKey(
+            f"the pseudonym key from {source} has {len(key)} bytes; at least {MIN_KEY_BYTES} are needed"
+        )
     return key
 
 
@@ -94,7 +98,9 @@ class Pseudonymizer:
 
     def __init__(self, key: bytes, development: bool = False) -> None:
         if len(key) < MIN_KEY_BYTES:
-            raise MissingPseudonymKey(f"pseudonym key too short ({len(key)} < {MIN_KEY_BYTES} bytes)")
+            raise MissingPseudonymKey(
+                f"pseudonym key too short ({len(key)} < {MIN_KEY_BYTES} bytes)"
+            )
         self._key = key
         self.development = development
 

@@ -89,6 +89,8 @@ class InProcessReplay:
         summary.alerts = engine.stats.alerts.copy() + self.monitor_alerts
         summary.jurisdiction_facts = self.monitor.stats.copy()
         summary.open_cases = engine.open_cases()
-        summary.cases_without_booking = engine.cases_without_booking() + engine.stats.evicted_without_booking
+        summary.cases_without_booking = (
+            engine.cases_without_booking() + engine.stats.evicted_without_booking
+        )
         summary.watermark = engine.watermark.value
         return summary

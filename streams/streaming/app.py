@@ -129,6 +129,15 @@ class Worker:
         if cfg.clock == "wall":
             app.timer(interval=cfg.tick_interval, on_leader=False)(self._tick)
         app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
+
+        @app.task  # type: ignore[untyped-decorator]
+        async def quiet_outage_logs() -> None:
+            """After Faust configured logging: a broker outage is one "waiting for" line per
+            10 s, not thousands of connection errors."""
+            from streams.logging_setup import install
+
+            install()
+
         if self.metrics is not None:
             from faust.sensors.prometheus import setup_prometheus_sensors
 
@@ -200,13 +209,15 @@ class Worker:
             partition = message.partition
             alerts, self._alerts[:] = list(self._alerts), []
             for alert in alerts:
-                await self.alerts_topic.send(
+                delivered = await self.alerts_topic.send(
                     key=alert["booking_id"].encode() or None,
                     value=orjson.dumps(alert),
                     partition=partition,
                 )
+                await delivered  # before the case records the alert as sent (store.flush below)
                 if metrics is not None:
                     metrics.observe_alert(alert, received, perf_counter(), live)
+            driver.engine.cases.flush()  # type: ignore[attr-defined]
             for outcome in outcomes:
                 if outcome.dead_letter is not None:
                     await self.dead_topic.send(

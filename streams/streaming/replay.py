@@ -8,6 +8,7 @@ dead-letters partition, the point after which no alert of this run can follow.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 import uuid
@@ -31,7 +32,31 @@ AlertCallback = Callable[[dict[str, Any]], None]
 
 
 class ReplayTimeout(RuntimeError):
-    """The workers did not answer in time."""
+    """The workers (or the broker) did not answer in time."""
+
+
+def connect(factory: Callable[[], Any], settings: KafkaSettings, timeout: float = 120.0) -> Any:
+    """A kafka-python client, retried while the broker is unreachable (say so once in a while)."""
+    from kafka.errors import KafkaError
+
+    deadline = time.monotonic() + timeout
+    told = 0.0
+    while True:
+        try:
+            return factory()
+        except KafkaError as exc:
+            now = time.monotonic()
+            if now > deadline:
+                raise ReplayTimeout(
+                    f"Kafka at {','.join(settings.brokers)} not reachable for {timeout:.0f}s: {exc}"
+                ) from None
+            if now - told > 10:
+                print(
+                    f"waiting for Kafka at {','.join(settings.brokers)}: {exc}; retrying",
+                    file=sys.stderr,
+                )
+                told = now
+            time.sleep(1)
 
 
 @dataclass
@@ -81,8 +106,11 @@ class OutputReader(threading.Thread):
             for p in range(settings.partitions)
         ]
         self.alerts_topic = names.alerts
-        self.consumer = KafkaConsumer(
-            **settings.kafka_python_kwargs(), enable_auto_commit=False, group_id=None
+        self.consumer = connect(
+            lambda: KafkaConsumer(
+                **settings.kafka_python_kwargs(), enable_auto_commit=False, group_id=None
+            ),
+            settings,
         )
         self.consumer.assign(self.partitions)
         self.consumer.seek_to_end()
@@ -141,12 +169,15 @@ class KafkaReplay:
         self.speed = speed
         self.run_id = uuid.uuid4().hex[:12]
         self.names = settings.topics
-        self.producer = KafkaProducer(
-            **settings.kafka_python_kwargs(),
-            acks=1,
-            linger_ms=5,
-            batch_size=256 * 1024,
-            max_in_flight_requests_per_connection=1,  # ticks must stay behind the events they follow
+        self.producer = connect(
+            lambda: KafkaProducer(
+                **settings.kafka_python_kwargs(),
+                acks=1,
+                linger_ms=5,
+                batch_size=256 * 1024,
+                max_in_flight_requests_per_connection=1,  # ticks must stay behind their events
+            ),
+            settings,
         )
         self.stamper = Stamper(policy)
         self.summary = KafkaReplaySummary()

@@ -21,9 +21,14 @@ def partition_of(key: str, partitions: int) -> int:
 
 
 class TableStore(MutableMapping[str, Case]):
+    """Writes are kept until :meth:`flush`: the agent flushes only after the alerts a message
+    caused are delivered, so a crash in between re-delivers the message to a case that has not
+    yet recorded those alerts as sent (and they are sent again, with the same ids)."""
+
     def __init__(self, table: Any, partition: int, partitions: int) -> None:
         self._table = table
         self._cases: dict[str, Case] = {}
+        self._dirty: set[str] = set()
         for raw_key, value in list(table.items()):
             key = raw_key.decode() if isinstance(raw_key, bytes) else str(raw_key)
             if value is not None and partition_of(key, partitions) == partition:
@@ -37,11 +42,21 @@ class TableStore(MutableMapping[str, Case]):
 
     def __setitem__(self, key: str, case: Case) -> None:
         self._cases[key] = case
-        self._table[key.encode()] = orjson.dumps(to_primitive(case))
+        self._dirty.add(key)
 
     def __delitem__(self, key: str) -> None:
         del self._cases[key]
-        self._table.pop(key.encode(), None)
+        self._dirty.add(key)
+
+    def flush(self) -> None:
+        """Write the changed cases to the table (its changelog is what recovery reads)."""
+        for key in self._dirty:
+            case = self._cases.get(key)
+            if case is None:
+                self._table.pop(key.encode(), None)
+            else:
+                self._table[key.encode()] = orjson.dumps(to_primitive(case))
+        self._dirty.clear()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._cases)

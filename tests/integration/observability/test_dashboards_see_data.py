@@ -101,6 +101,14 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServ
         try:
             base = f"http://127.0.0.1:{prom_port}"
             wait_http_ok(f"{base}/-/ready", prometheus)
+            server = PrometheusServer(base)
+            deadline = time.monotonic() + 60
+            # A monitor that starts after the alerts cannot see them increase: scrape first.
+            while (
+                time.monotonic() < deadline
+                and not server.query("up{job='holdwatch-worker'} == 1")["data"]["result"]
+            ):  # type: ignore[index]
+                time.sleep(0.5)
             lines = [
                 *held_past_the_limit(),
                 *generate(1500, 5, date(2011, 12, 1), 150),
@@ -108,11 +116,13 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServ
                 b'{"type": "hit"}',
             ]
             KafkaReplay(settings, load_policy()).run(lines, None, lambda a: None, lambda d: None)
-            server = PrometheusServer(base)
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 90
             while time.monotonic() < deadline:  # gauges refresh every 2 s; rules evaluate every 1 s
+                # ... and the recording group (its own, longer interval) has evaluated with data.
                 ready = server.query(
                     "sum(holdwatch_holds_past_deadline) > 0 and sum(increase(holdwatch_alerts_total[1m])) > 0"
+                    " and on() count(holdwatch:events:rate1m) > 0"
+                    " and on() max(holdwatch:holds_past_deadline:sum_by_jurisdiction) > 0"
                 )
                 if ready["data"]["result"]:  # type: ignore[index]
                     break

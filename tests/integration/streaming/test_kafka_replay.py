@@ -3,16 +3,21 @@ cases across a restart."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
 from streams.generate import generate
+from streams.kafka.broker import EmbeddedBroker
 from streams.kafka.settings import KafkaSettings
 from streams.policy.load import load_policy
+from streams.streaming.app import WorkerConfig
 from streams.streaming.replay import KafkaReplay
+from streams.streaming.run import WorkerProcess, create_topics
 from tests.integration.streaming.conftest import WorkerFactory
 from tests.support import Events, alert_set, firing, replay
 
@@ -92,9 +97,10 @@ def test_bad_messages_end_in_dead_letters_with_their_bytes_and_position(
     assert {"key_mismatch", "invalid_utf8"} <= reasons
 
 
-def test_a_restarted_worker_keeps_its_cases(
-    settings: KafkaSettings, start_worker: WorkerFactory
-) -> None:
+def test_a_restarted_worker_keeps_its_cases(tmp_path: Path) -> None:
+    # Its own broker: after the two-worker test, a SIGKILLed-and-restarted worker on the same
+    # Tansu broker was seen never to answer the next run's start barrier (a broker-side group
+    # quirk, see docs/kafka-notes.md); isolation keeps this test about recovery.
     ev = Events("bk-restart", "America/Chicago")
     before = [
         ev.booking("2018-03-05 08:00", jurisdiction="IL-Cook"),
@@ -103,15 +109,22 @@ def test_a_restarted_worker_keeps_its_cases(
         ev.detainer("2018-03-05 11:00", action="served"),
         ev.release("2018-03-06 10:00", "eligible"),
     ]
-    first = start_worker("--clock", "event")
-    alerts, _ = kafka_replay(settings, [orjson.dumps(e) for e in before])
-    assert firing(alerts, "hold_limit_exceeded") == []
-    first.kill()  # a crash: SIGKILL, no clean shutdown
-    start_worker("--clock", "event")
-    later = Events("bk-other", "America/Chicago").booking(
-        "2018-03-09 00:00", jurisdiction="IL-Cook"
-    )
-    alerts, _ = kafka_replay(settings, [orjson.dumps(later)])
+    with EmbeddedBroker() as broker:
+        config = WorkerConfig(
+            replace(KafkaSettings(), brokers=(broker.bootstrap,), partitions=4), load_policy()
+        )
+        create_topics(config)
+        settings = config.kafka
+        args = ["--clock", "event", "--store", "memory", "--metrics-port", "0"]
+        with WorkerProcess(settings, args, tmp_path / "first.log") as first:
+            alerts, _ = kafka_replay(settings, [orjson.dumps(e) for e in before])
+            assert firing(alerts, "hold_limit_exceeded") == []
+            first.kill()  # a crash: SIGKILL, no clean shutdown
+        with WorkerProcess(settings, args, tmp_path / "second.log"):
+            later = Events("bk-other", "America/Chicago").booking(
+                "2018-03-09 00:00", jurisdiction="IL-Cook"
+            )
+            alerts, _ = kafka_replay(settings, [orjson.dumps(later)])
     [alert] = firing(alerts, "hold_limit_exceeded")
     assert alert["booking_id"] == "bk-restart"
     assert alert["occurred_at"] == "2018-03-08T10:00:00-06:00"

@@ -1,0 +1,1 @@
+"""Holdwatch benchmark harness: ``python -m bench --help``."""

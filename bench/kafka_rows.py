@@ -1,0 +1,306 @@
+"""Kafka benchmark rows on one embedded Tansu broker: raw aiokafka, bare Faust, Holdwatch workers.
+
+Method (the same for every row): the events are *pre-produced* into the Holdwatch input topics
+with the ``holdwatch replay --kafka`` protocol (a start barrier, every event with its watermark
+header, periodic ticks, an end barrier), using ``KafkaReplay``'s own producer code. Only then is
+the consumer started, and the clock runs from the first message it handled to the last:
+
+* raw aiokafka: first to last record of ``getmany`` over all 32 input topic-partitions;
+* bare Faust: first to last message counted by a Faust agent on the same four topics;
+* Holdwatch workers: from the first partition's start barrier to the last partition's end
+  barrier in the alerts topic (the worker writes each after everything before it is processed).
+
+Worker start-up (group join, recovery) is outside every measurement. The rate is events (the log
+lines) per second; every row consumes the same messages (events plus ~3% tick messages).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench.inproc import peak_rss_bytes
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def vm_hwm(pid: int) -> int | None:
+    """Peak RSS of a running child process (VmHWM), in bytes."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+class Produced:
+    def __init__(
+        self, settings: Any, run_id: str, events: int, messages: int, seconds: float
+    ) -> None:
+        self.settings = settings
+        self.run_id = run_id
+        self.events = events
+        self.messages = messages
+        self.seconds = seconds
+
+
+def settings_for(bootstrap: str, prefix: str, partitions: int = 8) -> Any:
+    from streams.kafka.settings import KafkaSettings
+
+    return KafkaSettings(brokers=(bootstrap,), topic_prefix=prefix, partitions=partitions)
+
+
+def worker_config(settings: Any) -> Any:
+    from streams.policy.load import load_policy
+    from streams.streaming.app import WorkerConfig
+
+    return WorkerConfig(kafka=settings, policy=load_policy(), clock="event", store="memory://")
+
+
+def preproduce(bootstrap: str, prefix: str, lines: Iterable[bytes]) -> Produced:
+    """Create the topics and write start barrier, events, ticks and end barrier; no worker runs yet."""
+    from streams.engine.watermark import NEVER
+    from streams.policy.load import load_policy
+    from streams.streaming.replay import KafkaReplay
+    from streams.streaming.run import create_topics
+
+    settings = settings_for(bootstrap, prefix)
+    create_topics(worker_config(settings))
+    replay = KafkaReplay(settings, load_policy())
+    send = replay.producer.send
+    sent = [0]
+
+    def counting_send(*args: Any, **kwargs: Any) -> Any:
+        sent[0] += 1
+        return send(*args, **kwargs)
+
+    replay.producer.send = counting_send  # type: ignore[method-assign]
+    started = time.perf_counter()
+    replay._ticks(NEVER, f"start:{replay.run_id}")
+    replay._produce(lines, lambda record: None, None)
+    stamper = replay.stamper
+    end = max(stamper.watermark.max_event_at, stamper.watermark.value)
+    replay._ticks(end, f"end:{replay.run_id}")
+    replay.producer.flush()
+    seconds = time.perf_counter() - started
+    replay.producer.close(timeout=5)
+    return Produced(settings, replay.run_id, replay.summary.lines, sent[0], seconds)
+
+
+# -- raw aiokafka --------------------------------------------------------------------------------
+
+
+async def _raw_consume(
+    bootstrap: str, topics: list[str], partitions: int, expect: int, timeout: float
+) -> dict[str, Any]:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
+    await consumer.start()
+    try:
+        consumer.assign([TopicPartition(t, p) for t in topics for p in range(partitions)])
+        count, last = 0, 0.0
+        first = time.perf_counter()  # the fetches are the work: the clock starts before the first
+        deadline = time.monotonic() + timeout
+        while count < expect and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=200, max_records=20_000)
+            for records in batches.values():
+                if records:
+                    count += len(records)
+                    last = time.perf_counter()
+        return {"count": count, "seconds": last - first}
+    finally:
+        await consumer.stop()
+
+
+def raw_child(argv: list[str]) -> None:
+    bootstrap, topics, partitions, expect, timeout = (
+        argv[0],
+        argv[1].split(","),
+        int(argv[2]),
+        int(argv[3]),
+        float(argv[4]),
+    )
+    result = asyncio.run(_raw_consume(bootstrap, topics, partitions, expect, timeout))
+    result["peak_rss_bytes"] = peak_rss_bytes()
+    sys.stdout.write(orjson.dumps(result).decode() + "\n")
+
+
+def run_raw(produced: Produced, timeout: float) -> dict[str, Any]:
+    names = produced.settings.topics
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.kafka_rows",
+            "raw",
+            produced.settings.brokers[0],
+            ",".join(names.inputs),
+            str(produced.settings.partitions),
+            str(produced.messages),
+            str(timeout),
+        ],
+        capture_output=True,
+        cwd=REPO,
+        timeout=timeout + 60,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"raw aiokafka consumer failed: {proc.stderr.decode()[-2000:]}")
+    result = orjson.loads(proc.stdout.splitlines()[-1])
+    return {
+        "count": result["count"],
+        "seconds": result["seconds"],
+        "peak_rss_bytes": result["peak_rss_bytes"],
+        "complete": result["count"] >= produced.messages,
+    }
+
+
+# -- bare Faust ----------------------------------------------------------------------------------
+
+
+def run_bare_faust(produced: Produced, workdir: Path, timeout: float) -> dict[str, Any]:
+    out = workdir / f"faust-bare-{produced.run_id}.json"
+    out.unlink(missing_ok=True)
+    env = dict(
+        os.environ,
+        BENCH_BROKER=f"kafka://{produced.settings.brokers[0]}",
+        BENCH_TOPICS=",".join(produced.settings.topics.inputs),
+        BENCH_PARTITIONS=str(produced.settings.partitions),
+        BENCH_EXPECT=str(produced.messages),
+        BENCH_OUT=str(out),
+        BENCH_APP_ID=f"bench-bare-{produced.run_id}",
+    )
+    log = (workdir / f"faust-bare-{produced.run_id}.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import bench.faust_bare as m; m.main()"],
+        env=env,
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while not out.exists():
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"bare Faust agent exited with {proc.returncode}; see {log.name}"
+                )
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"bare Faust agent did not count {produced.messages} messages in {timeout:.0f}s"
+                )
+            time.sleep(0.1)
+        result = orjson.loads(out.read_bytes())
+    finally:
+        _stop(proc)
+        log.close()
+    return {
+        "count": result["count"],
+        "seconds": result["last"] - result["first"],
+        "peak_rss_bytes": result["peak_rss_bytes"],
+        "complete": True,
+    }
+
+
+def _stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+# -- Holdwatch workers ---------------------------------------------------------------------------
+
+
+def run_workers(produced: Produced, workers: int, workdir: Path, timeout: float) -> dict[str, Any]:
+    """Start ``workers`` Holdwatch workers on pre-produced topics; time start barrier -> end barrier."""
+    from streams.streaming.replay import OutputReader
+    from streams.streaming.run import WorkerProcess
+
+    alerts: list[dict[str, Any]] = []
+    dead: list[dict[str, Any]] = []
+    first_start: list[float] = []
+    last_end: list[float] = []
+
+    class TimedReader(OutputReader):
+        def _handle(self, tp: Any, record: Any) -> None:
+            before = (len(self.started), len(self.ended))
+            super()._handle(tp, record)
+            if len(self.started) > before[0] and not first_start:
+                first_start.append(time.perf_counter())
+            if len(self.ended) > before[1]:
+                last_end[:] = [time.perf_counter()]
+
+    reader = TimedReader(produced.settings, produced.run_id, alerts.append, dead.append)
+    reader.start()
+    procs = [
+        WorkerProcess(
+            produced.settings,
+            ["--clock", "event", "--store", "memory", "--metrics-port", "0"],
+            log_path=workdir / f"worker-{produced.run_id}-{i}.log",
+        ).start()
+        for i in range(workers)
+    ]
+    peaks: list[int] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while reader.is_alive() and time.monotonic() < deadline:
+            reader.join(0.2)
+            for proc in procs:
+                if proc.proc is not None and not proc.running:
+                    raise RuntimeError(
+                        f"worker exited with {proc.proc.returncode}; see {proc.log_path}"
+                    )
+        complete = not reader.is_alive() and reader.error is None
+        for proc in procs:
+            if proc.proc is not None:
+                peak = vm_hwm(proc.proc.pid)
+                if peak:
+                    peaks.append(peak)
+    finally:
+        reader.stop()
+        for proc in procs:
+            proc.stop()
+    seconds = (last_end[0] - first_start[0]) if first_start and last_end else float("nan")
+    return {
+        "count": produced.events,
+        "seconds": seconds,
+        "peak_rss_bytes": max(peaks) if peaks else None,
+        "peak_rss_each": peaks,
+        "complete": complete,
+        "alerts": alerts,
+        "dead_letters": len(dead),
+        "ended_partitions": len(reader.ended),
+        "partitions": len(reader.partitions),
+    }
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "raw":
+        raw_child(sys.argv[2:])

@@ -1,0 +1,530 @@
+"""``python -m bench``: every Holdwatch benchmark on one generated log, as ratios to its ceiling.
+
+Writes ``RESULTS.md`` (a Markdown table) and ``results.json`` into ``--out``. Each in-process row
+runs in its own child process (so peak RSS is that row's); the Kafka rows share one embedded Tansu
+broker and consume the first ``--kafka-events`` lines of the same log, pre-produced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+REPO = Path(__file__).resolve().parents[1]
+
+TARGETS = {
+    "inproc_eps": 250_000,
+    "inproc_ratio": 0.40,
+    "faust_ratio": 0.90,
+    "bytes_per_case": 1024,
+}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--events",
+        type=int,
+        default=1_000_000,
+        help="events in the generated log (default 1,000,000)",
+    )
+    parser.add_argument(
+        "--kafka-events",
+        type=int,
+        default=50_000,
+        help="first N lines of the log used for the Kafka and Quix rows (default 50,000)",
+    )
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--per-day", type=float, default=200.0, help="bookings per day of the generated logs"
+    )
+    parser.add_argument(
+        "--out", default="bench/results", help="directory for RESULTS.md and results.json"
+    )
+    parser.add_argument(
+        "--workdir", default="/tmp/holdwatch-bench", help="generated logs and worker logs (reused)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="small smoke run: 20,000 events, 2,000 on Kafka"
+    )
+    parser.add_argument("--skip-kafka", action="store_true", help="in-process rows only")
+    parser.add_argument("--skip-quix", action="store_true", help="no Quix Streams row")
+    parser.add_argument("--timeout", type=float, default=300.0, help="limit per Kafka row, seconds")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.events = min(args.events, 20_000)
+        args.kafka_events = min(args.kafka_events, 2_000)
+        args.timeout = min(args.timeout, 90.0)
+    return args
+
+
+# -- logs ----------------------------------------------------------------------------------------
+
+EVENTS_PER_BOOKING = 3.15
+
+
+def generated_log(workdir: Path, events: int, seed: int, per_day: float) -> Path:
+    bookings = max(1, math.ceil(events / EVENTS_PER_BOOKING))
+    path = workdir / f"log-b{bookings}-s{seed}-d{per_day:g}.jsonl"
+    if not path.exists():
+        tmp = path.with_suffix(".tmp")
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "streams",
+                "generate",
+                "--bookings",
+                str(bookings),
+                "--seed",
+                str(seed),
+                "--per-day",
+                str(per_day),
+                "--out",
+                str(tmp),
+            ],
+            check=True,
+            cwd=REPO,
+            stderr=subprocess.DEVNULL,
+        )
+        tmp.rename(path)
+    return path
+
+
+def head(path: Path, lines: int, out: Path) -> Path:
+    with path.open("rb") as src, out.open("wb") as dst:
+        for n, line in enumerate(src):
+            if n >= lines:
+                break
+            dst.write(line)
+    return out
+
+
+def child(row: str, log: Path) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.inproc", row, str(log)],
+        capture_output=True,
+        cwd=REPO,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench.inproc {row} failed:\n{proc.stderr.decode()[-3000:]}")
+    return orjson.loads(proc.stdout.splitlines()[-1])
+
+
+# -- rows ----------------------------------------------------------------------------------------
+
+
+def row(name: str, **fields: Any) -> dict[str, Any]:
+    out = {
+        "row": name,
+        "events": None,
+        "events_per_s": None,
+        "p50_us": None,
+        "p99_us": None,
+        "peak_rss_mb": None,
+        "ceiling": None,
+        "ratio": None,
+        "target": None,
+        "met": None,
+        "note": "",
+    }
+    out.update(fields)
+    return out
+
+
+def mb(value: int | None) -> float | None:
+    return None if value is None else round(value / 2**20, 1)
+
+
+def eps(count: int, seconds: float) -> float | None:
+    return round(count / seconds) if seconds and seconds > 0 and not math.isnan(seconds) else None
+
+
+def inprocess_rows(
+    args: argparse.Namespace, log: Path, short: Path, log_events: int
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    detail: dict[str, Any] = {}
+    parse = child("parse", log)
+    replay = child("replay", log)
+    latency = child("latency", log)
+    detail.update(parse=parse, replay=replay, latency=latency)
+    parse_eps = eps(parse["events"], parse["seconds"])
+    replay_eps = eps(replay["events"], replay["seconds"])
+    rows.append(
+        row(
+            "parse-only: orjson.loads per line (ceiling of the core)",
+            events=parse["events"],
+            events_per_s=parse_eps,
+            peak_rss_mb=mb(parse["peak_rss_bytes"]),
+        )
+    )
+    ratio = round(replay_eps / parse_eps, 3) if replay_eps and parse_eps else None
+    met = bool(
+        ratio
+        and replay_eps
+        and ratio >= TARGETS["inproc_ratio"]
+        and replay_eps >= TARGETS["inproc_eps"]
+    )
+    rows.append(
+        row(
+            "in-process replay, all rules (holdwatch replay)",
+            events=replay["events"],
+            events_per_s=replay_eps,
+            p50_us=latency["p50_us"],
+            p99_us=latency["p99_us"],
+            peak_rss_mb=mb(replay["peak_rss_bytes"]),
+            ceiling="parse-only",
+            ratio=ratio,
+            target=">= 250,000 ev/s and >= 40% of parse-only",
+            met=met,
+            note=f"latency = decode + engine.process per event, first {latency['events']:,} events; "
+            f"{replay['alerts']:,} alerts",
+        )
+    )
+    long_mem = child("memory", log)
+    short_mem = child("memory", short)
+    traced = child("tracemalloc", short)
+    detail.update(memory_long=long_mem, memory_short=short_mem, tracemalloc_short=traced)
+    per_case = long_mem["bytes_per_open_case"]
+    rows.append(
+        row(
+            f"memory per open case, {log_events:,}-event log",
+            events=long_mem["events"],
+            peak_rss_mb=mb(long_mem["peak_rss_bytes"]),
+            ratio=round(per_case) if per_case else None,
+            target="< 1,024 B per open case",
+            met=bool(per_case and per_case < TARGETS["bytes_per_case"]),
+            note=f"{long_mem['open_cases']:,} open cases, engine state {long_mem['state_bytes'] / 2**20:.1f} MiB "
+            f"(deep size of cases + timer heap; ratio column = bytes per open case); "
+            f"tracemalloc on the short log: {traced['bytes_per_open_case'] or 0:,.0f} B per open case",
+        )
+    )
+    growth = (
+        long_mem["state_bytes"] / short_mem["state_bytes"] if short_mem["state_bytes"] else None
+    )
+    rows.append(
+        row(
+            f"memory, log {long_mem['events'] / max(short_mem['events'], 1):.0f}x shorter, same bookings/day",
+            events=short_mem["events"],
+            peak_rss_mb=mb(short_mem["peak_rss_bytes"]),
+            ceiling="the long log",
+            ratio=round(growth, 2) if growth else None,
+            target="state of long / short ~ 1 (grows with open cases only)",
+            met=bool(growth and growth < 1.5),
+            note=f"{short_mem['open_cases']:,} open cases, engine state {short_mem['state_bytes'] / 2**20:.1f} MiB; "
+            f"peak RSS long {mb(long_mem['peak_rss_bytes'])} MiB vs short {mb(short_mem['peak_rss_bytes'])} MiB",
+        )
+    )
+    return rows, detail
+
+
+def hold_limit_set(alerts: list[dict[str, Any]]) -> set[tuple[str, int]]:
+    from streams.contract.timestamps import parse
+
+    return {
+        (a["booking_id"], parse(a["occurred_at"]))
+        for a in alerts
+        if a["rule"] == "hold_limit_exceeded" and a["state"] == "firing"
+    }
+
+
+def reference_alerts(path: Path) -> list[dict[str, Any]]:
+    from streams.policy.load import load_policy
+    from streams.replay.runner import InProcessReplay
+
+    alerts: list[dict[str, Any]] = []
+    replay = InProcessReplay(load_policy(), alerts.append)
+    with path.open("rb") as lines:
+        replay.feed(lines)
+    replay.finish()
+    return alerts
+
+
+def kafka_rows(
+    args: argparse.Namespace, log: Path, workdir: Path
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    from bench import kafka_rows as k
+    from streams.kafka.broker import EmbeddedBroker
+
+    prefix_log = head(log, args.kafka_events, workdir / f"kafka-{args.kafka_events}.jsonl")
+    reference = reference_alerts(prefix_log)
+    ref_keys = {(a["alert_id"], a["state"]) for a in reference}
+    rows: list[dict[str, Any]] = []
+    detail: dict[str, Any] = {"reference_alerts": len(reference)}
+    stamp = f"{os.getpid()}{int(time.time()) % 100000}"
+    with EmbeddedBroker(log_path=workdir / "tansu.log") as broker:
+        with prefix_log.open("rb") as lines:
+            one = k.preproduce(broker.bootstrap, f"b1{stamp}.", lines)
+        detail["produce_one"] = {
+            "events": one.events,
+            "messages": one.messages,
+            "seconds": one.seconds,
+        }
+        raw = k.run_raw(one, args.timeout)
+        bare = k.run_bare_faust(one, workdir, args.timeout)
+        w1 = k.run_workers(one, 1, workdir, args.timeout)
+        with prefix_log.open("rb") as lines:
+            two = k.preproduce(broker.bootstrap, f"b2{stamp}.", lines)
+        w2 = k.run_workers(two, 2, workdir, args.timeout)
+        quix = (
+            None
+            if args.skip_quix
+            else run_quix(broker.bootstrap, prefix_log, workdir, args.timeout, stamp)
+        )
+
+    raw_eps = eps(one.events, raw["seconds"])
+    bare_eps = eps(one.events, bare["seconds"])
+    w1_eps = eps(one.events, w1["seconds"])
+    w2_eps = eps(two.events, w2["seconds"])
+    n = one.events
+    rows.append(
+        row(
+            "raw aiokafka consumption, 4 topics x 8 partitions (broker ceiling)",
+            events=n,
+            events_per_s=raw_eps,
+            peak_rss_mb=mb(raw["peak_rss_bytes"]),
+            note=f"{one.messages:,} messages incl. ticks and barriers",
+        )
+    )
+    rows.append(
+        row(
+            "bare Faust agent, counting only",
+            events=n,
+            events_per_s=bare_eps,
+            peak_rss_mb=mb(bare["peak_rss_bytes"]),
+            ceiling="raw aiokafka",
+            ratio=_ratio(bare_eps, raw_eps),
+        )
+    )
+    for name, result, rate, ceiling, ceiling_eps in (
+        ("Holdwatch worker x1, all rules (Faust)", w1, w1_eps, "bare Faust", bare_eps),
+        ("Holdwatch workers x2 (scaling)", w2, w2_eps, "Holdwatch worker x1", w1_eps),
+    ):
+        keys = {(a["alert_id"], a["state"]) for a in result["alerts"]}
+        same = keys == ref_keys
+        detail[name] = {k2: v for k2, v in result.items() if k2 != "alerts"}
+        detail[name]["alerts"] = len(keys)
+        ratio = _ratio(rate, ceiling_eps)
+        rows.append(
+            row(
+                name,
+                events=n,
+                events_per_s=rate,
+                peak_rss_mb=mb(result["peak_rss_bytes"]),
+                ceiling=ceiling,
+                ratio=ratio,
+                target=">= 90% of bare Faust" if ceiling == "bare Faust" else "~2 on 2 cores",
+                met=(
+                    bool(ratio and ratio >= TARGETS["faust_ratio"])
+                    if ceiling == "bare Faust"
+                    else None
+                ),
+                note=f"alerts {'==' if same else '!='} in-process ({len(keys)} vs {len(ref_keys)}); "
+                f"complete={result['complete']}"
+                + (
+                    f"; peak RSS each {[mb(p) for p in result['peak_rss_each']]} MiB"
+                    if len(result["peak_rss_each"]) > 1
+                    else ""
+                ),
+            )
+        )
+    if quix is not None:
+        detail["quix"] = {k2: v for k2, v in quix.items() if k2 != "alerts"}
+        rows.append(quix_row(quix, reference, prefix_log, w1_eps, n))
+    return rows, detail
+
+
+def _ratio(value: float | None, ceiling: float | None) -> float | None:
+    return round(value / ceiling, 3) if value and ceiling else None
+
+
+def run_quix(
+    bootstrap: str, prefix_log: Path, workdir: Path, timeout: float, stamp: str
+) -> dict[str, Any]:
+    from kafka import KafkaProducer
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    events, alerts = f"q{stamp}.events", f"q{stamp}.alerts"
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin.create_topics([NewTopic(events, 8, 1), NewTopic(alerts, 8, 1)])
+    admin.close()
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap, linger_ms=5, batch_size=256 * 1024, acks=1
+    )
+    count = 0
+    with prefix_log.open("rb") as lines:
+        for raw in lines:
+            line = raw.rstrip(b"\r\n")
+            if not line:
+                continue
+            body = orjson.loads(line)
+            producer.send(events, key=str(body.get("booking_id", "")).encode(), value=line)
+            count += 1
+    producer.flush()
+    producer.close()
+    out = workdir / f"quix-{stamp}.json"
+    state = workdir / f"quix-state-{stamp}"
+    shutil.rmtree(state, ignore_errors=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.quix_holdlimit",
+            bootstrap,
+            events,
+            alerts,
+            str(count),
+            str(out),
+            str(state),
+        ],
+        capture_output=True,
+        cwd=REPO,
+        timeout=timeout + 60,
+        check=False,
+    )
+    if proc.returncode != 0:
+        return {
+            "error": proc.stderr.decode()[-2000:],
+            "count": 0,
+            "seconds": float("nan"),
+            "alerts": [],
+            "peak_rss_bytes": None,
+        }
+    result: dict[str, Any] = orjson.loads(out.read_bytes())
+    shutil.rmtree(state, ignore_errors=True)
+    return result
+
+
+def quix_row(
+    quix: dict[str, Any],
+    reference: list[dict[str, Any]],
+    prefix_log: Path,
+    w1_eps: float | None,
+    n: int,
+) -> dict[str, Any]:
+    if quix.get("error"):
+        return row(
+            "Quix Streams hold-limit rule",
+            events=n,
+            note="FAILED: " + quix["error"].strip().splitlines()[-1],
+        )
+    ours = hold_limit_set(reference)
+    theirs = {(a["booking_id"], a["occurred_at_us"]) for a in quix["alerts"]}
+    ended: set[str] = set()
+    with prefix_log.open("rb") as lines:
+        for raw in lines:
+            if b'"release"' in raw or b'"lifted"' in raw:
+                body = orjson.loads(raw)
+                if body.get("phase", "eligible") != "eligible" or body.get("action") == "lifted":
+                    ended.add(body["booking_id"])
+    only_ours = ours - theirs
+    no_end = {b for b, _ in only_ours if b not in ended}
+    rate = eps(quix["count"], quix["seconds"])
+    shim = quix.get("unpatched_error")
+    return row(
+        "Quix Streams hold-limit rule only (stateful apply, RocksDB state)",
+        events=quix["count"],
+        events_per_s=rate,
+        peak_rss_mb=mb(quix["peak_rss_bytes"]),
+        ceiling="Holdwatch worker x1",
+        ratio=_ratio(rate, w1_eps),
+        target="Holdwatch x1 ahead (ratio < 1)",
+        met=bool(rate and w1_eps and w1_eps > rate),
+        note=f"hold_limit_exceeded firing: {len(ours & theirs)} equal, {len(only_ours)} only Holdwatch "
+        f"({len(no_end)} of them: still held at end of log, no further event -> Quix has no timer), "
+        f"{len(theirs - ours)} only Quix"
+        + (f"; ran with a one-line shim for: {shim}" if shim else ""),
+    )
+
+
+# -- output --------------------------------------------------------------------------------------
+
+
+def fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "**no**"
+    if isinstance(value, float):
+        return f"{value:,.2f}{unit}" if value < 100 else f"{value:,.0f}{unit}"
+    if isinstance(value, int):
+        return f"{value:,}{unit}"
+    return str(value)
+
+
+def markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    lines = [
+        "# Holdwatch benchmarks",
+        "",
+        f"`{meta['command']}` on {meta['machine']} ({meta['date']}); log: {meta['log']}.",
+        "",
+        "| row | events | events/s | p50 µs | p99 µs | peak RSS MiB | ceiling | ratio | target | met | notes |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    r["row"],
+                    fmt(r["events"]),
+                    fmt(r["events_per_s"]),
+                    fmt(r["p50_us"]),
+                    fmt(r["p99_us"]),
+                    fmt(r["peak_rss_mb"]),
+                    fmt(r["ceiling"]),
+                    fmt(r["ratio"]),
+                    fmt(r["target"]),
+                    fmt(r["met"]),
+                    r["note"].replace("|", "/"),
+                ]
+            )
+            + " |"
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    out = Path(args.out)
+    workdir = Path(args.workdir)
+    out.mkdir(parents=True, exist_ok=True)
+    workdir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    log = generated_log(workdir, args.events, args.seed, args.per_day)
+    short = generated_log(workdir, max(args.events // 10, 1000), args.seed, args.per_day)
+    rows, detail = inprocess_rows(args, log, short, args.events)
+    if not args.skip_kafka:
+        krows, kdetail = kafka_rows(args, log, workdir)
+        rows += krows
+        detail["kafka"] = kdetail
+    meta = {
+        "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "log": f"{log.name} (seed {args.seed}, {args.per_day:g} bookings/day); Kafka rows: first {args.kafka_events:,} lines",
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    (out / "results.json").write_bytes(
+        orjson.dumps({"meta": meta, "rows": rows, "detail": detail}, option=orjson.OPT_INDENT_2)
+    )
+    (out / "RESULTS.md").write_text(markdown(rows, meta), encoding="utf-8")
+    print(markdown(rows, meta))
+    print(
+        f"wrote {out / 'RESULTS.md'} and {out / 'results.json'} in {meta['seconds']} s",
+        file=sys.stderr,
+    )
+    return 0

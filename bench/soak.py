@@ -1,0 +1,275 @@
+"""Soak: a steady event rate through one worker for a long time; memory, lag and latency over time.
+
+    .venv/bin/python -m bench.soak --rate 2000 --duration 600 --out bench/results/soak
+
+Starts an embedded Tansu broker (or uses ``--broker``) and one ``holdwatch worker --clock event
+--store memory`` child with a metrics endpoint, then produces a generated log through the
+replay producer (``KafkaReplay``: watermark headers, ticks, end barrier) paced to ``--rate``
+events/s. Every ``--sample`` seconds it records:
+
+* worker RSS (``/proc/<pid>/status`` VmRSS) and the broker's RSS (Tansu memory storage keeps
+  every message, so its RSS grows by design; the worker's should level off),
+* lag: events produced minus events the worker has settled (its ``holdwatch_events`` counter),
+* hot-path latency of that interval: p50/p99 of ``holdwatch_stage_latency_seconds{stage="decided"}``
+  (message received -> decision made), from the histogram's bucket deltas (bucket resolution).
+
+Writes ``samples.jsonl`` and ``summary.json`` to ``--out`` and prints a table. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.soak",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--rate", type=float, default=2000.0, help="events per second (default 2000)"
+    )
+    parser.add_argument(
+        "--duration", type=float, default=600.0, help="seconds of producing (default 600)"
+    )
+    parser.add_argument(
+        "--sample", type=float, default=5.0, help="seconds between samples (default 5)"
+    )
+    parser.add_argument(
+        "--broker", help="kafka://host:port of a running broker (default: start an embedded one)"
+    )
+    parser.add_argument("--partitions", type=int, default=8)
+    parser.add_argument(
+        "--drain",
+        type=float,
+        default=120.0,
+        help="after producing, wait at most this long for the worker to catch up (default 120 s)",
+    )
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--out", default="bench/results/soak", help="directory for samples.jsonl and summary.json"
+    )
+    return parser.parse_args(argv)
+
+
+def rss(pid: int | None) -> int | None:
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def paced(
+    lines: Iterator[bytes], rate: float, duration: float, counter: list[int]
+) -> Iterator[bytes]:
+    """The log's lines, no faster than ``rate`` a second, for ``duration`` seconds."""
+    start = time.monotonic()
+    for n, line in enumerate(lines):
+        due = start + n / rate
+        now = time.monotonic()
+        if now - start >= duration:
+            return
+        if due > now:
+            time.sleep(due - now)
+        counter[0] = n + 1
+        yield line
+
+
+def scrape(port: int) -> dict[str, Any]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    settled = 0.0
+    buckets: dict[float, float] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name == "holdwatch_events":
+            settled += sum(s.value for s in family.samples if s.name.endswith("_total"))
+        if family.name == "holdwatch_stage_latency_seconds":
+            for s in family.samples:
+                if s.name.endswith("_bucket") and s.labels.get("stage") == "decided":
+                    buckets[float(s.labels["le"])] = s.value
+    return {"settled": settled, "buckets": buckets}
+
+
+def quantile(before: dict[float, float], after: dict[float, float], q: float) -> float | None:
+    """Upper bound of the bucket holding the q-quantile of the observations between two scrapes."""
+    bounds = sorted(after)
+    counts = [after[b] - before.get(b, 0.0) for b in bounds]  # cumulative
+    if not counts or counts[-1] <= 0:
+        return None
+    target = q * counts[-1]
+    for bound, cumulative in zip(bounds, counts, strict=True):
+        if cumulative >= target:
+            return bound
+    return bounds[-1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from streams.generate import generate
+    from streams.kafka.broker import EmbeddedBroker, free_port
+    from streams.kafka.settings import KafkaSettings, parse_brokers
+    from streams.policy.load import load_policy
+    from streams.streaming.app import WorkerConfig
+    from streams.streaming.replay import KafkaReplay
+    from streams.streaming.run import WorkerProcess, create_topics
+
+    args = parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    policy = load_policy()
+    broker = None
+    if args.broker:
+        brokers = parse_brokers(args.broker)
+    else:
+        broker = EmbeddedBroker(log_path=out / "broker.log").start()
+        brokers = (broker.bootstrap,)
+    settings = replace(
+        KafkaSettings(),
+        brokers=brokers,
+        topic_prefix=f"soak{uuid.uuid4().hex[:6]}.",
+        partitions=args.partitions,
+    )
+    create_topics(WorkerConfig(settings, policy))
+    port = free_port()
+    worker = WorkerProcess(
+        settings,
+        [
+            "--clock",
+            "event",
+            "--store",
+            "memory",
+            "--metrics-port",
+            str(port),
+            "--metrics-host",
+            "127.0.0.1",
+        ],
+        out / "worker.log",
+    ).start()
+
+    events_needed = int(args.rate * args.duration) + 1
+    bookings = events_needed // 3 + 100  # the generator makes about 3.2 events per booking
+    produced = [0]
+    lines = paced(
+        generate(bookings, args.seed, date(2011, 10, 1), 2000.0), args.rate, args.duration, produced
+    )
+    alerts = [0]
+    result: dict[str, Any] = {}
+
+    def produce() -> None:
+        try:
+            result["summary"] = KafkaReplay(settings, policy).run(
+                lines,
+                None,
+                lambda a: alerts.__setitem__(0, alerts[0] + 1),
+                lambda d: None,
+                idle_timeout=600,
+            )
+        except BaseException as exc:
+            result["error"] = repr(exc)
+
+    samples: list[dict[str, Any]] = []
+    started = time.monotonic()
+    thread = threading.Thread(target=produce, name="soak-producer", daemon=True)
+    thread.start()
+    previous: dict[str, Any] = {"settled": 0.0, "buckets": {}}
+    sink = (out / "samples.jsonl").open("wb")
+    print(
+        f"{'t/s':>6} {'produced':>9} {'settled':>9} {'lag':>7} {'worker RSS':>11} {'broker RSS':>11} {'p50 ms':>7} {'p99 ms':>7}"
+    )
+    try:
+        while thread.is_alive():
+            if time.monotonic() - started > args.duration + args.drain:
+                result.setdefault(
+                    "error",
+                    f"the worker had not caught up {args.drain:.0f}s after the producer stopped",
+                )
+                break
+            thread.join(args.sample)
+            try:
+                now = scrape(port)
+            except OSError:
+                continue  # the worker is still starting
+            sample = {
+                "t": round(time.monotonic() - started, 1),
+                "produced": produced[0],
+                "settled": int(now["settled"]),
+                "lag": produced[0] - int(now["settled"]),
+                "worker_rss": rss(worker.proc.pid if worker.proc else None),
+                "broker_rss": rss(broker.pid if broker else None),
+                "p50_s": quantile(previous["buckets"], now["buckets"], 0.50),
+                "p99_s": quantile(previous["buckets"], now["buckets"], 0.99),
+                "alerts": alerts[0],
+            }
+            previous = now
+            samples.append(sample)
+            sink.write(orjson.dumps(sample) + b"\n")
+            sink.flush()
+
+            def ms(v: float | None) -> str:
+                return "-" if v is None else f"{v * 1000:.1f}"
+
+            def mib(v: int | None) -> str:
+                return "-" if v is None else f"{v / 2**20:.0f} MiB"
+
+            print(
+                f"{sample['t']:>6} {sample['produced']:>9} {sample['settled']:>9} {sample['lag']:>7} {mib(sample['worker_rss']):>11} {mib(sample['broker_rss']):>11} {ms(sample['p50_s']):>7} {ms(sample['p99_s']):>7}",
+                flush=True,
+            )
+    finally:
+        sink.close()
+        worker.stop()
+        if broker is not None:
+            broker.stop()
+    total = time.monotonic() - started
+    steady = [s for s in samples if s["t"] > min(60.0, args.duration / 3)]
+    summary = {
+        "rate": args.rate,
+        "duration": args.duration,
+        "produced": produced[0],
+        "wall_seconds": round(total, 1),
+        "error": result.get("error"),
+        "alerts": alerts[0],
+        "worker_rss_first_mib": samples[0]["worker_rss"] / 2**20
+        if samples and samples[0]["worker_rss"]
+        else None,
+        "worker_rss_last_mib": samples[-1]["worker_rss"] / 2**20
+        if samples and samples[-1]["worker_rss"]
+        else None,
+        "max_lag": max((s["lag"] for s in samples), default=None),
+        "max_lag_steady": max((s["lag"] for s in steady), default=None),
+        "p50_ms_worst_interval": max(
+            (s["p50_s"] for s in steady if s["p50_s"] is not None), default=None
+        ),
+        "p99_ms_worst_interval": max(
+            (s["p99_s"] for s in steady if s["p99_s"] is not None), default=None
+        ),
+    }
+    for key in ("p50_ms_worst_interval", "p99_ms_worst_interval"):
+        if summary[key] is not None:
+            summary[key] = summary[key] * 1000
+    (out / "summary.json").write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
+    print(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())
+    return 1 if result.get("error") else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,66 @@
+"""The benchmark harness runs end to end on a tiny log and writes its two reports (no timing asserted)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from bench.run import main
+
+COLUMNS = (
+    "row",
+    "events",
+    "events_per_s",
+    "p50_us",
+    "p99_us",
+    "peak_rss_mb",
+    "ceiling",
+    "ratio",
+    "target",
+    "met",
+    "note",
+)
+
+
+def test_quick_in_process_run_writes_the_table_and_the_json(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    assert (
+        main(
+            [
+                "--quick",
+                "--events",
+                "3000",
+                "--skip-kafka",
+                "--out",
+                str(out),
+                "--workdir",
+                str(tmp_path / "work"),
+            ]
+        )
+        == 0
+    )
+
+    results = orjson.loads((out / "results.json").read_bytes())
+    rows = results["rows"]
+    assert [r["row"].split(":")[0].split(",")[0] for r in rows] == [
+        "parse-only",
+        "in-process replay",
+        "memory per open case",
+        "memory",
+    ]
+    for r in rows:
+        assert set(COLUMNS) <= r.keys()
+        assert r["events"] > 0
+        assert r["peak_rss_mb"] > 0
+    parse, replay = rows[0], rows[1]
+    assert parse["events_per_s"] > 0 and replay["events_per_s"] > 0
+    assert replay["ceiling"] == "parse-only" and replay["ratio"] > 0
+    assert replay["p50_us"] > 0 and replay["p99_us"] >= replay["p50_us"]
+    assert results["meta"]["command"].startswith("python -m bench")
+
+    table = (out / "RESULTS.md").read_text(encoding="utf-8").splitlines()
+    header = next(i for i, line in enumerate(table) if line.startswith("| row |"))
+    body = [line for line in table[header + 2 :] if line.startswith("|")]
+    assert len(body) == len(rows)
+    assert all(line.count("|") == table[header].count("|") for line in body)
