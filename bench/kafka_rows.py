@@ -249,8 +249,15 @@ def run_workers(produced: Produced, workers: int, workdir: Path, timeout: float)
     last_end: list[float] = []
 
     class TimedReader(OutputReader):
+        """The topics are fresh, so every record belongs to this run. Events were produced before
+        any worker ran (unlike ``replay --kafka``, which sends events only once every start
+        barrier is back), so an alert may precede its partition's start marker: keep it."""
+
         def _handle(self, tp: Any, record: Any) -> None:
             before = (len(self.started), len(self.ended))
+            if not first_start and record.value:
+                first_start.append(time.perf_counter())
+            self.started.add(tp)
             super()._handle(tp, record)
             if len(self.started) > before[0] and not first_start:
                 first_start.append(time.perf_counter())
