@@ -86,19 +86,31 @@ def test_one_shot_services() -> None:
         "--kafka",
         "--broker",
         "kafka://kafka:9092",
+        "--topic-prefix",
+        "holdwatch-replay.",
         "--alerts-out",
         "/out/alerts.jsonl",
     ]
-    for name in ("topics", "replay"):
+    for name in ("topics", "replay", "replay-worker"):
         assert s[name]["restart"] == "no"
         assert s[name]["healthcheck"] == {"disable": True}
-    only_profiled = [n for n, svc in s.items() if "profiles" in svc]
-    assert only_profiled == ["replay"]
+    only_profiled = sorted(n for n, svc in s.items() if "profiles" in svc)
+    assert only_profiled == ["replay", "replay-worker"]
+
+
+def test_a_recorded_log_is_judged_in_event_time_on_its_own_topics() -> None:
+    """Live workers tick with today's wall clock: a 2011 log needs an event-clock worker."""
+    s = _services()
+    replay_worker = s["replay-worker"]["command"]
+    assert replay_worker[replay_worker.index("--clock") + 1] == "event"
+    prefix = replay_worker[replay_worker.index("--topic-prefix") + 1]
+    assert s["replay"]["command"][s["replay"]["command"].index("--topic-prefix") + 1] == prefix
+    assert "--topic-prefix" not in s["worker"]["command"]
 
 
 def test_long_running_services_have_healthchecks() -> None:
     for name, svc in _services().items():
-        if name in {"topics", "replay"}:
+        if name in {"topics", "replay", "replay-worker"}:
             continue
         hc = svc.get("healthcheck")
         assert hc and hc.get("test") and not hc.get("disable"), name
