@@ -241,7 +241,7 @@ def _stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
 def run_workers(produced: Produced, workers: int, workdir: Path, timeout: float) -> dict[str, Any]:
     """Start ``workers`` Holdwatch workers on pre-produced topics; time start barrier -> end barrier."""
     from streams.streaming.replay import OutputReader
-    from streams.streaming.run import WorkerProcess
+    from streams.streaming.run import WorkerProcess, event_worker_args
 
     alerts: list[dict[str, Any]] = []
     dead: list[dict[str, Any]] = []
@@ -269,7 +269,7 @@ def run_workers(produced: Produced, workers: int, workdir: Path, timeout: float)
     procs = [
         WorkerProcess(
             produced.settings,
-            ["--clock", "event", "--store", "memory", "--metrics-port", "0"],
+            event_worker_args(),
             log_path=workdir / f"worker-{produced.run_id}-{i}.log",
         ).start()
         for i in range(workers)

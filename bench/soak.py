@@ -22,9 +22,7 @@ import argparse
 import threading
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -126,11 +124,10 @@ def quantile(before: dict[float, float], after: dict[float, float], q: float) ->
 def main(argv: list[str] | None = None) -> int:
     from streams.generate import generate
     from streams.kafka.broker import EmbeddedBroker, free_port
-    from streams.kafka.settings import KafkaSettings, parse_brokers
+    from streams.kafka.settings import parse_brokers
     from streams.policy.load import load_policy
-    from streams.streaming.app import WorkerConfig
     from streams.streaming.replay import KafkaReplay
-    from streams.streaming.run import WorkerProcess, create_topics
+    from streams.streaming.run import WorkerProcess, event_worker_args, fresh_topics
 
     args = parse_args(argv)
     out = Path(args.out)
@@ -142,28 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         broker = EmbeddedBroker(log_path=out / "broker.log").start()
         brokers = (broker.bootstrap,)
-    settings = replace(
-        KafkaSettings(),
-        brokers=brokers,
-        topic_prefix=f"soak{uuid.uuid4().hex[:6]}.",
-        partitions=args.partitions,
-    )
-    create_topics(WorkerConfig(settings, policy))
+    settings = fresh_topics(brokers, policy, args.partitions, tag="soak")
     port = free_port()
-    worker = WorkerProcess(
-        settings,
-        [
-            "--clock",
-            "event",
-            "--store",
-            "memory",
-            "--metrics-port",
-            str(port),
-            "--metrics-host",
-            "127.0.0.1",
-        ],
-        out / "worker.log",
-    ).start()
+    worker = WorkerProcess(settings, event_worker_args(port), out / "worker.log").start()
 
     events_needed = int(args.rate * args.duration) + 1
     bookings = events_needed // 3 + 100  # the generator makes about 3.2 events per booking

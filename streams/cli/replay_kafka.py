@@ -32,7 +32,7 @@ def run_kafka(args: argparse.Namespace) -> int:
         dead = JsonLinesWriter(args.dead_letters)
     except OSError as exc:
         raise UsageError(str(exc)) from None
-    worker_args = ["--metrics-port", "0", *(["--policy", args.policy] if args.policy else [])]
+    worker_args = ["--policy", args.policy] if args.policy else []
     with ExitStack() as stack:
         stack.callback(dead.close)
         stack.callback(alerts.close)

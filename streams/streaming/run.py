@@ -8,11 +8,14 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from streams.kafka.settings import KafkaSettings
 from streams.kafka.topics import ensure_topics
+from streams.policy.model import Policy
 from streams.streaming import jurisdictions
 from streams.streaming.app import Worker, WorkerConfig
 
@@ -31,6 +34,30 @@ def create_topics(config: WorkerConfig) -> dict[str, int]:
     return ensure_topics(
         config.kafka.kafka_python_kwargs(), wanted, partitions=config.kafka.partitions
     )
+
+
+def fresh_topics(
+    brokers: Sequence[str], policy: Policy, partitions: int = 4, tag: str = "t"
+) -> KafkaSettings:
+    """Settings for topics of their own (a new prefix: own consumer group, own changelog), created.
+
+    What a test, a benchmark or a throwaway replay wants on a shared broker."""
+    settings = replace(
+        KafkaSettings(),
+        brokers=tuple(brokers),
+        topic_prefix=f"{tag}{uuid.uuid4().hex[:8]}.",
+        partitions=partitions,
+    )
+    create_topics(WorkerConfig(settings, policy))
+    return settings
+
+
+def event_worker_args(metrics_port: int | None = None, *extra: str) -> list[str]:
+    """Flags of a worker for recorded logs: event clock, memory store, /metrics on loopback."""
+    metrics = ["--metrics-port", str(metrics_port or 0)]
+    if metrics_port:
+        metrics += ["--metrics-host", "127.0.0.1"]
+    return ["--clock", "event", "--store", "memory", *metrics, *extra]
 
 
 def run_in_process(

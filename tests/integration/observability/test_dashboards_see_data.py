@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import date
 
 import orjson
@@ -17,11 +15,9 @@ import pytest
 
 from streams.generate import generate
 from streams.kafka.broker import EmbeddedBroker
-from streams.kafka.settings import KafkaSettings
 from streams.policy.load import load_policy
-from streams.streaming.app import WorkerConfig
 from streams.streaming.replay import KafkaReplay
-from streams.streaming.run import WorkerProcess, create_topics
+from streams.streaming.run import WorkerProcess, event_worker_args, fresh_topics
 from tests.integration.deploy.conftest import (
     PrometheusServer,
     free_port,
@@ -57,26 +53,9 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusServ
     tmp = tmp_path_factory.mktemp("observability")
     metrics_port = free_port()
     with EmbeddedBroker() as broker:
-        settings = replace(
-            KafkaSettings(),
-            brokers=(broker.bootstrap,),
-            topic_prefix=f"o{uuid.uuid4().hex[:6]}.",
-            partitions=4,
-        )
-        create_topics(WorkerConfig(settings, load_policy()))
+        settings = fresh_topics([broker.bootstrap], load_policy(), tag="o")
         worker = WorkerProcess(
-            settings,
-            [
-                "--clock",
-                "event",
-                "--store",
-                "memory",
-                "--metrics-port",
-                str(metrics_port),
-                "--metrics-host",
-                "127.0.0.1",
-            ],
-            tmp / "worker.log",
+            settings, event_worker_args(metrics_port), tmp / "worker.log"
         ).start()
         prom_port = free_port()
         rules = "\n".join(f"  - {path}" for path in sorted(RULES_DIR.glob("*.yml")))

@@ -16,8 +16,6 @@ auto-creation would give, so it does not matter who comes first).
 from __future__ import annotations
 
 import time
-import uuid
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +27,7 @@ from streams.kafka.settings import KafkaSettings
 from streams.policy.load import load_policy
 from streams.streaming.app import WorkerConfig
 from streams.streaming.replay import KafkaReplay
-from streams.streaming.run import WorkerProcess, create_topics
+from streams.streaming.run import WorkerProcess, create_topics, event_worker_args, fresh_topics
 from tests.support import Events, alert_set, replay
 
 pytestmark = pytest.mark.kafka
@@ -62,17 +60,9 @@ def _kafka_alerts(settings: KafkaSettings, lines: list[bytes]) -> list[dict[str,
 def test_worker_and_replay_tool_through_a_30_second_broker_outage(tmp_path: Path) -> None:
     port = free_port()
     broker = EmbeddedBroker(port=port).start()
-    settings = replace(
-        KafkaSettings(),
-        brokers=(broker.bootstrap,),
-        topic_prefix=f"o{uuid.uuid4().hex[:8]}.",
-        partitions=4,
-    )
-    create_topics(WorkerConfig(settings, load_policy()))
+    settings = fresh_topics([broker.bootstrap], load_policy(), tag="o")
     log = tmp_path / "worker.log"
-    worker = WorkerProcess(
-        settings, ["--clock", "event", "--store", "memory", "--metrics-port", "0"], log
-    ).start()
+    worker = WorkerProcess(settings, event_worker_args(), log).start()
     try:
         before = _case("bk-before")
         assert alert_set(_kafka_alerts(settings, before)) == alert_set(

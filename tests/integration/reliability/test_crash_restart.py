@@ -13,8 +13,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-import uuid
-from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -27,9 +25,8 @@ from streams.kafka.broker import EmbeddedBroker
 from streams.kafka.settings import KafkaSettings
 from streams.policy.load import load_policy
 from streams.streaming import headers as hdr
-from streams.streaming.app import WorkerConfig
 from streams.streaming.replay import KafkaReplay
-from streams.streaming.run import WorkerProcess, create_topics
+from streams.streaming.run import WorkerProcess, event_worker_args, fresh_topics
 from tests.support import alert_set, replay
 
 pytestmark = pytest.mark.kafka
@@ -45,14 +42,8 @@ def test_sigkill_restarts_during_a_kafka_replay_lose_and_invent_no_alert(tmp_pat
 
     rnd = random.Random(20111006)
     with EmbeddedBroker() as broker:
-        settings = replace(
-            KafkaSettings(),
-            brokers=(broker.bootstrap,),
-            topic_prefix=f"c{uuid.uuid4().hex[:8]}.",
-            partitions=4,
-        )
-        create_topics(WorkerConfig(settings, load_policy()))
-        extra = ["--clock", "event", "--store", "memory", "--metrics-port", "0"]
+        settings = fresh_topics([broker.bootstrap], load_policy(), tag="c")
+        extra = event_worker_args()
         worker = WorkerProcess(settings, extra, tmp_path / "worker.log").start()
 
         alerts: list[dict[str, Any]] = []

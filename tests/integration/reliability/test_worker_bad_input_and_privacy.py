@@ -29,7 +29,7 @@ from streams.policy.load import load_policy
 from streams.streaming import headers as hdr
 from streams.streaming.app import WorkerConfig
 from streams.streaming.replay import KafkaReplay
-from streams.streaming.run import WorkerProcess, create_topics
+from streams.streaming.run import WorkerProcess, create_topics, event_worker_args, fresh_topics
 from tests.support import Events
 from tests.unit.reliability import strategies as S
 
@@ -43,29 +43,10 @@ PERSON = "PERSON-RAW-7f3a9c"  # a raw person id that must never leave the decode
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     logs = tmp_path_factory.mktemp("worker")
     with EmbeddedBroker() as broker:
-        settings = replace(
-            KafkaSettings(),
-            brokers=(broker.bootstrap,),
-            topic_prefix=f"r{uuid.uuid4().hex[:8]}.",
-            partitions=4,
-        )
-        create_topics(WorkerConfig(settings, load_policy()))
+        settings = fresh_topics([broker.bootstrap], load_policy(), tag="r")
         port = free_port()
         worker = WorkerProcess(
-            settings,
-            [
-                "--clock",
-                "event",
-                "--store",
-                "memory",
-                "--metrics-port",
-                str(port),
-                "--metrics-host",
-                "127.0.0.1",
-                "--log-level",
-                "info",
-            ],
-            logs / "worker.log",
+            settings, event_worker_args(port, "--log-level", "info"), logs / "worker.log"
         )
         with worker:
             yield {"settings": settings, "port": port, "log": logs / "worker.log", "broker": broker}

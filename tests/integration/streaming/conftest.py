@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import itertools
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,8 +11,7 @@ import pytest
 from streams.kafka.broker import EmbeddedBroker
 from streams.kafka.settings import KafkaSettings
 from streams.policy.load import load_policy
-from streams.streaming.app import WorkerConfig
-from streams.streaming.run import WorkerProcess, create_topics
+from streams.streaming.run import WorkerProcess, fresh_topics
 
 pytestmark = pytest.mark.kafka
 
@@ -28,13 +25,7 @@ def broker() -> Iterator[EmbeddedBroker]:
 @pytest.fixture
 def settings(broker: EmbeddedBroker) -> KafkaSettings:
     """Fresh topics (own prefix, so own consumer group and changelog) for each test."""
-    prefix = f"t{uuid.uuid4().hex[:8]}."
-    config = WorkerConfig(
-        replace(KafkaSettings(), brokers=(broker.bootstrap,), topic_prefix=prefix, partitions=4),
-        load_policy(),
-    )
-    create_topics(config)
-    return config.kafka
+    return fresh_topics([broker.bootstrap], load_policy())
 
 
 WorkerFactory = Callable[..., WorkerProcess]

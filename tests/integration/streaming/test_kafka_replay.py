@@ -17,7 +17,7 @@ from streams.kafka.settings import KafkaSettings
 from streams.policy.load import load_policy
 from streams.streaming.app import WorkerConfig
 from streams.streaming.replay import KafkaReplay
-from streams.streaming.run import WorkerProcess, create_topics
+from streams.streaming.run import WorkerProcess, create_topics, event_worker_args
 from tests.integration.streaming.conftest import WorkerFactory
 from tests.support import Events, alert_set, firing, replay
 
@@ -115,7 +115,7 @@ def test_a_restarted_worker_keeps_its_cases(tmp_path: Path) -> None:
         )
         create_topics(config)
         settings = config.kafka
-        args = ["--clock", "event", "--store", "memory", "--metrics-port", "0"]
+        args = event_worker_args()
         with WorkerProcess(settings, args, tmp_path / "first.log") as first:
             alerts, _ = kafka_replay(settings, [orjson.dumps(e) for e in before])
             assert firing(alerts, "hold_limit_exceeded") == []
