@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, NotRequired, TypedDict
 
@@ -63,3 +64,30 @@ class Event:
     event_id: str
     at: int  # occurred_at, microseconds since the epoch
     body: dict[str, Any]
+
+
+def _slot_setters() -> tuple[Callable[[Event, Any], None], ...]:
+    slots = vars(Event)
+    return tuple(slots[name].__set__ for name in ("type", "booking_id", "event_id", "at", "body"))
+
+
+_set_type, _set_booking_id, _set_event_id, _set_at, _set_body = _slot_setters()
+_new = object.__new__
+
+
+def make_event(
+    type: EventType, booking_id: str, event_id: str, at: int, body: dict[str, Any]
+) -> Event:
+    """``Event(type, booking_id, event_id, at, body)``, built in about half the time.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``; the decoder
+    builds one event per message, so it fills the slots directly. Equal to the ``Event(...)`` it
+    stands for (tests/unit/contract/test_decode.py).
+    """
+    event: Event = _new(Event)
+    _set_type(event, type)
+    _set_booking_id(event, booking_id)
+    _set_event_id(event, event_id)
+    _set_at(event, at)
+    _set_body(event, body)
+    return event

@@ -24,6 +24,78 @@ class BadTimestamp(ValueError):
 
 def parse(text: str) -> int:
     """Microseconds since the epoch; the offset is required (a local time without it is ambiguous)."""
+    micros = _parse_canonical(text)
+    if micros is not None:
+        return micros
+    return parse_full(text)
+
+
+# The fast path: the canonical shape every producer writes, ``YYYY-MM-DDTHH:MM:SS`` then ``Z`` or
+# ``+HH:MM``/``-HH:MM``. The date and time go through the same ``fromisoformat`` as the full
+# parser, without the offset (a naive datetime: no tzinfo object, no float); the offset comes
+# from a table of its exact text. Anything else, and anything out of range, takes the full
+# parser, which also makes every error. ``_parse_canonical == parse_full`` wherever the former
+# gives a value (tests/unit/contract/test_timestamps.py).
+_EPOCH_NAIVE = datetime(1970, 1, 1)
+_fromisoformat = datetime.fromisoformat
+_DIGITS = frozenset("0123456789")
+_offsets: dict[str, int] = {}  # offset text -> microseconds east of UTC: at most 2880 entries
+
+
+def _offset(text: str) -> int | None:
+    """``+HH:MM`` / ``-HH:MM`` (hours 00-23, minutes 00-59) in microseconds, else None."""
+    micros = _offsets.get(text)
+    if micros is not None:
+        return micros
+    if (
+        len(text) != 6
+        or text[0] not in "+-"
+        or text[3] != ":"
+        or not _DIGITS.issuperset(text[1:3] + text[4:])
+    ):
+        return None
+    hours, minutes = int(text[1:3]), int(text[4:])
+    if hours > 23 or minutes > 59:
+        return None
+    micros = (hours * 60 + minutes) * MINUTE
+    if text[0] == "-":
+        micros = -micros
+    _offsets[text] = micros
+    return micros
+
+
+def _parse_canonical(text: str) -> int | None:
+    """``parse`` of a canonical timestamp, or None for the full parser to decide."""
+    size = len(text)
+    if size == 25:
+        offset = _offsets.get(text[19:])
+        if offset is None:
+            offset = _offset(text[19:])
+            if offset is None:
+                return None
+    elif size == 20 and text[19] == "Z":
+        offset = 0
+    else:
+        return None
+    if text[10] != "T":
+        return None
+    try:
+        moment = _fromisoformat(text[:19])
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:  # "...T18-13:33": an offset inside; not the canonical shape
+        return None
+    delta = moment - _EPOCH_NAIVE
+    micros = (delta.days * 86400 + delta.seconds) * MICROS - offset
+    if delta.microseconds:  # not from this shape; kept exact like the full parser's float path
+        micros = round((micros + delta.microseconds) / MICROS * MICROS)
+    if not EARLIEST <= micros < LATEST:
+        return None
+    return micros
+
+
+def parse_full(text: str) -> int:
+    """``parse`` for any input: every RFC 3339 form ``fromisoformat`` reads, and every error."""
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -44,7 +116,8 @@ def parse(text: str) -> int:
 
 def to_datetime(micros: int, zone: tzinfo = UTC) -> datetime:
     seconds, rest = divmod(micros, MICROS)
-    return datetime.fromtimestamp(seconds, zone).replace(microsecond=rest)
+    moment = datetime.fromtimestamp(seconds, zone)  # whole seconds: microsecond is already 0
+    return moment.replace(microsecond=rest) if rest else moment
 
 
 def format(micros: int, zone: tzinfo = UTC) -> str:

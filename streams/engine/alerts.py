@@ -8,7 +8,7 @@ firing until custody ends (then resolves with ``details.superseded``).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from streams.contract.timestamps import HOUR, format
@@ -59,11 +59,10 @@ def _resolved_details(
 
 
 def reconcile(
-    case: Case, findings: list[Finding], watermark: int, policy: Policy, emit: Emit
+    case: Case, findings: Sequence[Finding], watermark: int, policy: Policy, emit: Emit
 ) -> int | None:
     """Emit what the watermark has reached; return the next time this case needs a look."""
     due: int | None = None
-    emitted = case.emitted
     current: set[tuple[str, int]] = set()
     zone_name = policy.timezone_for(case.jurisdiction, case.timezone)
     for finding in findings:
@@ -71,13 +70,17 @@ def reconcile(
         if key in current:
             continue
         current.add(key)
-        state = emitted.get(key)
+        state = case.emitted.get(key)
         if state is None:
             if finding.at > watermark:
                 due = finding.at if due is None else min(due, finding.at)
                 continue
-            emit(build_alert(policy, case, finding.rule, "firing", finding.at, finding.details))
-            emitted[key] = state = "firing"
+            # A copy: the finding may be reused (the engine keeps a case's findings until the case
+            # changes), and its details must not be what a consumer of the alert holds.
+            details = dict(finding.details)
+            emit(build_alert(policy, case, finding.rule, "firing", finding.at, details))
+            case.record_emitted(key, "firing")
+            state = "firing"
         if state == "firing" and finding.resolved_at is not None:
             if finding.resolved_at > watermark:
                 due = finding.resolved_at if due is None else min(due, finding.resolved_at)
@@ -86,8 +89,8 @@ def reconcile(
                 case, finding.rule, finding.details, finding.at, finding.resolved_at, zone_name
             )
             emit(build_alert(policy, case, finding.rule, "resolved", finding.at, details))
-            emitted[key] = "resolved"
-    for key, state in emitted.items():
+            case.record_emitted(key, "resolved")
+    for key, state in case.emitted.items():
         if state != "firing" or key in current:
             continue
         # Late evidence removed this finding; it was emitted, so it stays until custody ends.
@@ -100,5 +103,5 @@ def reconcile(
             continue
         details = _resolved_details(case, key[0], {"superseded": True}, key[1], ended, zone_name)
         emit(build_alert(policy, case, key[0], "resolved", key[1], details))
-        emitted[key] = "resolved"
+        case.record_emitted(key, "resolved")  # a value changes, the dict does not resize
     return due

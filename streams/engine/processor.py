@@ -55,6 +55,7 @@ class Engine:
         self._emit_out = emit
         self._timers: list[tuple[int, str]] = []
         self._retention = policy.closed_case_retention
+        self._places = rules.Places(policy)  # the policy's per-jurisdiction lookups, cached
         # Detainer facts for the jurisdiction monitor (``jurisdiction.py``): each issued detainer
         # once, from a timer pass (never straight from ``process``) once the watermark has reached
         # its issue time, so both engines see the same case state when they report it.
@@ -82,14 +83,17 @@ class Engine:
         elif event.event_id in case.seen:
             self.stats.duplicates[event.type] += 1
             return DUPLICATE
-        if event.at < mark:
+        at = event.at
+        if at < mark:
             self.stats.late[event.type] += 1
         apply(case, event, mark)
         self.stats.accepted[event.type] += 1
-        moved = observe and self.watermark.observe(event.at)
+        moved = observe and self.watermark.observe(at)
         self._reconcile(case)
         if moved:
-            self._fire_due()
+            timers = self._timers
+            if timers and timers[0][0] <= self.watermark.value:
+                self._fire_due()
         return ACCEPTED
 
     def advance_to(self, at: int) -> None:
@@ -119,24 +123,30 @@ class Engine:
 
     def _reconcile(self, case: Case, timer: bool = False) -> None:
         mark = self.watermark.value
-        findings = rules.evaluate(case, self.policy)
-        due = (
-            reconcile(case, findings, mark, self.policy, self._emit)
-            if findings or case.emitted
-            else None
-        )
-        if self.on_fact is not None:
-            for detainer in case.detainers:
-                issued = detainer.issued_at
-                if issued is None or detainer.reported:
-                    continue
-                if timer and issued <= mark:
-                    detainer.reported = True
-                    fact = fact_of(case, detainer)
-                    if fact is not None:
-                        self.on_fact(fact)
-                elif due is None or issued < due:
-                    due = issued  # may be <= mark: then it is reported at the next timer pass
+        due: int | None = None
+        detainers = case.detainers
+        if detainers:
+            # Rules are pure functions of the case, so its findings hold until ``apply`` changes
+            # it (and clears them): a timer pass, which only moved the watermark, reuses them.
+            findings = case.findings
+            if findings is None:
+                findings = case.findings = rules.evaluate(case, self.policy, self._places)
+            if findings or case.emitted:
+                due = reconcile(case, findings, mark, self.policy, self._emit)
+            if self.on_fact is not None:
+                for detainer in detainers:
+                    issued = detainer.issued_at
+                    if issued is None or detainer.reported:
+                        continue
+                    if timer and issued <= mark:
+                        detainer.reported = True
+                        fact = fact_of(case, detainer)
+                        if fact is not None:
+                            self.on_fact(fact)
+                    elif due is None or issued < due:
+                        due = issued  # may be <= mark: then it is reported at the next timer pass
+        elif case.emitted:  # no detainer, no finding: only what was emitted can still resolve
+            due = reconcile(case, (), mark, self.policy, self._emit)
         if case.custody_end_at is not None:
             evict_at = max(case.last_event_at, case.custody_end_at) + self._retention
             if due is None and evict_at <= mark:

@@ -42,16 +42,53 @@ def _issued(case: Case) -> Iterator[Detainer]:
     return (d for d in case.detainers if d.issued_at is not None)
 
 
+class Place:
+    """What the rules read from the policy for one (jurisdiction, booking time zone): the zone,
+    the holiday subdivision and the rules enabled there. Looked up once per place (``Places``)."""
+
+    __slots__ = ("rules", "subdivision", "zone", "zone_name")
+
+    def __init__(self, policy: Policy, jurisdiction: str | None, timezone: str | None) -> None:
+        self.zone_name = policy.timezone_for(jurisdiction, timezone)
+        self.zone = calendar.zone(self.zone_name)
+        self.subdivision = policy.holiday_subdivision(jurisdiction)
+        self.rules = tuple(
+            rule for name, rule in RULES.items() if policy.rule_enabled(name, jurisdiction)
+        )
+
+
+class Places:
+    """``Place`` per (jurisdiction, time zone) of one policy; bounded (the keys come from input)."""
+
+    MAX = 4096
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self._places: dict[tuple[str | None, str | None], Place] = {}
+
+    def get(self, jurisdiction: str | None, timezone: str | None) -> Place:
+        key = (jurisdiction, timezone)
+        place = self._places.get(key)
+        if place is None:
+            if len(self._places) >= self.MAX:
+                self._places.clear()
+            place = self._places[key] = Place(self.policy, jurisdiction, timezone)
+        return place
+
+
 class Context:
     """What every rule needs besides the case: the policy and the case's local time zone."""
 
-    __slots__ = ("case", "policy", "zone", "zone_name")
+    __slots__ = ("case", "place", "policy", "zone", "zone_name")
 
-    def __init__(self, case: Case, policy: Policy) -> None:
+    def __init__(self, case: Case, policy: Policy, place: Place | None = None) -> None:
         self.case = case
         self.policy = policy
-        self.zone_name = policy.timezone_for(case.jurisdiction, case.timezone)
-        self.zone = calendar.zone(self.zone_name)
+        if place is None:
+            place = Place(policy, case.jurisdiction, case.timezone)
+        self.place = place
+        self.zone_name = place.zone_name
+        self.zone = place.zone
 
     def ts(self, moment: int | None) -> str | None:
         return None if moment is None else format(moment, self.zone)
@@ -63,7 +100,7 @@ class Context:
             self.policy.forms[detainer.form],
             self.zone_name,
             self.policy.calendar.country,
-            self.policy.holiday_subdivision(self.case.jurisdiction),
+            self.place.subdivision,
         )
 
 
@@ -240,16 +277,19 @@ RULES: dict[str, Callable[[Context], Iterator[Finding]]] = {
 }
 
 
-def evaluate(case: Case, policy: Policy) -> list[Finding]:
-    """Every finding the case supports now, in occurred_at order; empty without a detainer."""
+def evaluate(case: Case, policy: Policy, places: Places | None = None) -> list[Finding]:
+    """Every finding the case supports now, in occurred_at order; empty without a detainer.
+
+    ``places`` (the engine's, for ``policy``) saves looking the case's place up in the policy.
+    """
     if not case.detainers:
         return []
-    ctx = Context(case, policy)
-    findings = [
-        finding
-        for name, rule in RULES.items()
-        if policy.rule_enabled(name, case.jurisdiction)
-        for finding in rule(ctx)
-    ]
+    place = (
+        places.get(case.jurisdiction, case.timezone)
+        if places is not None
+        else Place(policy, case.jurisdiction, case.timezone)
+    )
+    ctx = Context(case, policy, place)
+    findings = [finding for rule in place.rules for finding in rule(ctx)]
     findings.sort(key=lambda f: (f.at, f.rule, str(f.details.get("detainer_id"))))
     return findings

@@ -58,25 +58,31 @@ class InProcessReplay:
         summary = self.summary
         watermark = self.engine.watermark
         monitor = self.monitor
-        for raw in lines:
-            self.line_number += 1
-            line = raw.rstrip(b"\r\n")
-            if not line.strip():
-                summary.blank_lines += 1
-                continue
-            summary.events_read += 1
-            try:
-                if process(decode(line)) == DUPLICATE:
-                    summary.duplicates += 1
-                else:
-                    summary.accepted += 1
-                if watermark.value > monitor.watermark:
-                    self._advance_monitor(watermark.value)
-            except Rejected as rejected:
-                summary.dead_letters[rejected.reason] += 1
-                self.on_dead_letter(
-                    dead_letter(line, rejected.reason, rejected.detail, line=self.line_number)
-                )
+        line_number = self.line_number
+        try:
+            for raw in lines:
+                line_number += 1
+                line = raw.rstrip(b"\r\n")
+                if not line or line.isspace():  # ``not line.strip()`` without the copy
+                    summary.blank_lines += 1
+                    continue
+                summary.events_read += 1
+                try:
+                    if process(decode(line)) == DUPLICATE:
+                        summary.duplicates += 1
+                    else:
+                        summary.accepted += 1
+                    mark = watermark.value
+                    if mark > monitor.watermark and not monitor.nothing_due(mark):
+                        self._advance_monitor(mark)
+                except Rejected as rejected:
+                    summary.dead_letters[rejected.reason] += 1
+                    self.line_number = line_number
+                    self.on_dead_letter(
+                        dead_letter(line, rejected.reason, rejected.detail, line=line_number)
+                    )
+        finally:
+            self.line_number = line_number
 
     def finish(self, until: int | None = None) -> ReplaySummary:
         """End of log: move the watermark to ``until`` (default: the last event time)."""

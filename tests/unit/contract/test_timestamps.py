@@ -1,0 +1,147 @@
+"""The timestamp fast path gives what the full parser gives, or leaves the input to it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from streams.contract import timestamps
+from streams.contract.timestamps import BadTimestamp, _parse_canonical, parse, parse_full
+
+
+def outcome(text: str) -> tuple[str, int | str]:
+    """The full parser's value, or its error message."""
+    try:
+        return "ok", parse_full(text)
+    except BadTimestamp as exc:
+        return "error", str(exc)
+
+
+def both(text: str) -> tuple[str, int | str]:
+    try:
+        return "ok", parse(text)
+    except BadTimestamp as exc:
+        return "error", str(exc)
+
+
+offsets = st.one_of(
+    st.just("Z"),
+    st.builds(
+        lambda sign, hours, minutes: f"{sign}{hours:02d}:{minutes:02d}",
+        st.sampled_from("+-"),
+        st.integers(0, 25),
+        st.integers(0, 61),
+    ),
+)
+
+
+@st.composite
+def canonical(draw: st.DrawFn) -> str:
+    """``YYYY-MM-DDTHH:MM:SS`` + offset, with every field sometimes out of its range."""
+    year = draw(st.one_of(st.integers(1890, 2210), st.integers(0, 9999)))
+    month = draw(st.integers(0, 13))
+    day = draw(st.integers(0, 32))
+    hour = draw(st.integers(0, 25))
+    minute = draw(st.integers(0, 61))
+    second = draw(st.integers(0, 61))
+    offset = draw(offsets)
+    return f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}{offset}"
+
+
+@st.composite
+def mangled(draw: st.DrawFn) -> str:
+    """A canonical timestamp with one character replaced, inserted or removed."""
+    text: str = draw(canonical())
+    at = draw(st.integers(0, len(text) - 1))
+    char: str = draw(st.sampled_from([*"0123456789-:+TtZz. W٣", "\x00"]))
+    how = draw(st.sampled_from(["replace", "insert", "remove"]))
+    if how == "replace":
+        return text[:at] + char + text[at + 1 :]
+    if how == "insert":
+        return text[:at] + char + text[at:]
+    return text[:at] + text[at + 1 :]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(canonical(), mangled(), st.text(max_size=40)))
+@example("2011-10-01T00:02:49-07:00")
+@example("2011-10-01T00:02:49Z")
+@example("2085-04-08T18-13:33+05:00")  # fromisoformat reads an offset inside the first 19 chars
+@example("2011-10-01T000249.5-07:00")  # basic time with a fraction: not the canonical shape
+@example("2011-W40-1T00:02:49-07:00")  # ISO week date
+@example("1900-01-01T00:00:00Z")
+@example("1899-12-31T23:59:59Z")
+@example("2199-12-31T23:59:59Z")
+@example("2200-01-01T00:00:00Z")
+@example("1900-01-01T00:00:00+00:01")
+@example("2199-12-31T23:59:59-00:01")
+@example("2011-10-01T00:02:49+24:00")
+@example("2011-10-01T00:02:49-00:00")
+@example("2011-10-01t00:02:49z")
+@example("2011-10-01 00:02:49-07:00")
+@example("2011-10-01T00:02:60-07:00")
+@example("2011-02-29T00:00:00Z")
+@example("2012-02-29T00:00:00Z")
+def test_the_fast_path_agrees_with_the_full_parser(text: str) -> None:
+    fast = _parse_canonical(text)
+    expected = outcome(text)
+    if fast is not None:
+        assert expected == ("ok", fast)
+    assert both(text) == expected  # parse = fast path, else the full parser: value and error
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.datetimes(
+        min_value=datetime(1900, 1, 2), max_value=datetime(2199, 12, 30), timezones=st.none()
+    ),
+    st.integers(-23 * 60 - 59, 23 * 60 + 59),
+    st.booleans(),
+)
+def test_every_canonical_timestamp_in_range_takes_the_fast_path(
+    moment: datetime, offset_minutes: int, zulu: bool
+) -> None:
+    moment = moment.replace(microsecond=0)
+    zone = UTC if zulu else timezone(timedelta(minutes=offset_minutes))
+    text = moment.replace(tzinfo=zone).isoformat()
+    if zulu:
+        text = text.replace("+00:00", "Z")
+    fast = _parse_canonical(text)
+    assert fast is not None, text
+    assert fast == parse_full(text) == round(moment.replace(tzinfo=zone).timestamp() * 1_000_000)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("2011-10-01T00:02:49", "timestamp without UTC offset"),
+        ("2011-10-01T00:02:49+24:00", "not an RFC 3339 timestamp"),
+        ("1899-12-31T23:59:59Z", "out of range 1900..2200"),
+        ("2200-01-01T00:00:00Z", "out of range 1900..2200"),
+        ("2011-13-01T00:02:49Z", "not an RFC 3339 timestamp"),
+    ],
+)
+def test_bad_timestamps_keep_their_errors(text: str, message: str) -> None:
+    assert _parse_canonical(text) is None
+    with pytest.raises(BadTimestamp, match=message):
+        parse(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.integers(timestamps.EARLIEST, timestamps.LATEST - 1),
+    st.sampled_from(["UTC", "America/New_York", "America/Phoenix", "Asia/Kolkata"]),
+)
+def test_to_datetime_without_microseconds_is_the_same_moment(micros: int, zone_name: str) -> None:
+    zone = ZoneInfo(zone_name)
+    seconds, rest = divmod(micros, timestamps.MICROS)
+    reference = datetime.fromtimestamp(seconds, zone).replace(microsecond=rest)
+    got = timestamps.to_datetime(micros, zone)
+    assert (got, got.fold, got.utcoffset()) == (reference, reference.fold, reference.utcoffset())
+    assert timestamps.format(micros, zone) == reference.isoformat(
+        timespec="microseconds" if rest else "seconds"
+    )
