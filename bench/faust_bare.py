@@ -1,7 +1,7 @@
 """The bare-Faust ceiling: one agent over the same four input topics that only counts messages.
 
 Same settings as the Holdwatch worker (at-least-once, memory store, the short session timeout
-Tansu needs, ``producer_max_batch_size=1``, web off), so the only difference is the agent body.
+Tansu needs, web off, no start-up spinner), so the only difference is the agent body.
 Started as a child process (``python -c "import bench.faust_bare as m; m.main()"``), configured by
 environment: BENCH_BROKER (kafka://host:port), BENCH_TOPICS (comma separated), BENCH_PARTITIONS,
 BENCH_EXPECT (messages to count), BENCH_OUT (JSON result file written once all are counted).
@@ -32,7 +32,6 @@ app = faust.App(
     broker_heartbeat_interval=0.5,
     web_enabled=False,
     producer_linger=0.0,
-    producer_max_batch_size=1,
     stream_wait_empty=False,
     topic_allow_declare=False,
 )
@@ -66,7 +65,9 @@ async def count(stream: faust.StreamT) -> None:
 
 
 def main() -> None:
-    faust.Worker(app, loglevel="warning", quiet=True).execute_from_commandline()
+    worker = faust.Worker(app, loglevel="warning", quiet=True)
+    worker.spinner = None  # as the Holdwatch worker does (streams/streaming/run.py)
+    worker.execute_from_commandline()
 
 
 if __name__ == "__main__":

@@ -72,6 +72,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="live mode: the watermark trails the wall clock by this much (default 250ms)",
     )
     parser.add_argument(
+        "--checkpoint-interval",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="write changed cases to the changelog and commit offsets this often (default 5); "
+        "alerts go out at once regardless, a crash re-processes at most this much",
+    )
+    parser.add_argument(
         "--log-level", default="warning", choices=("debug", "info", "warning", "error")
     )
     parser.set_defaults(run=run)
@@ -79,6 +87,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from streams.streaming.app import WorkerConfig
+
+    if not args.checkpoint_interval > 0:
+        raise UsageError("--checkpoint-interval must be a positive number of seconds")
     from streams.streaming.run import run_in_process
 
     config = WorkerConfig(
@@ -88,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         store="rocksdb://" if args.store == "rocksdb" else "memory://",
         data_dir=args.data_dir,
         live_lateness_us=args.live_lateness,
+        checkpoint_interval=args.checkpoint_interval,
     )
     run_in_process(
         config,

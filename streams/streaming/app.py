@@ -7,9 +7,10 @@ Design (see also ``headers`` and ``partition``):
 * per partition number a :class:`PartitionDriver` merges the four topic-partitions by in-band
   watermarks and calls the engine; its cases live in a Faust table (RocksDB in production,
   memory in tests) whose changelog a restarted or rebalanced worker recovers from;
-* acks are manual: a message is acked only once the engine applied it, so one held back for the
-  watermark merge is redelivered after a crash (at-least-once; duplicates are dropped by
-  ``event_id``, alerts carry deterministic ids);
+* acks are manual: a message is acked only once the engine applied it, its alerts were
+  delivered and the state it changed is in the changelog (``commit``), so one held back for the
+  watermark merge, or processed after the last checkpoint, is redelivered after a crash
+  (at-least-once; duplicates are dropped by ``event_id``, alerts carry deterministic ids);
 * in live mode (``clock="wall"``) a Faust timer writes wall-clock ticks into every input
   topic-partition, so deadlines fire with no further events; timers cannot write tables, the
   agent that processes the ticks can.
@@ -33,6 +34,7 @@ from streams.kafka.settings import KafkaSettings
 from streams.kafka.topics import TYPE_TO_TOPIC
 from streams.observability.metrics import WorkerMetrics
 from streams.policy.model import Policy
+from streams.streaming import commit
 from streams.streaming import headers as hdr
 from streams.streaming.partition import PartitionDriver
 from streams.streaming.store import TableStore
@@ -54,6 +56,11 @@ class WorkerConfig:
     session_timeout: float = 2.0
     heartbeat_interval: float = 0.5
     wall_clock: Clock = field(default_factory=SystemClock)
+    # Outputs are delivered whenever the input buffer runs dry, or after this many messages.
+    max_batch: int = 1000
+    # State is checkpointed (changelog written, messages acked) at most this often; see commit.py.
+    checkpoint_interval: float = 5.0  # Kafka Streams commits every 30 s, Faust every 2.8 s
+    checkpoint_messages: int = 20_000
 
     @property
     def app_id(self) -> str:
@@ -62,6 +69,25 @@ class WorkerConfig:
     @property
     def changelog_topic(self) -> str:
         return f"{self.app_id}-{CASES_TABLE}-changelog"
+
+
+@dataclass
+class _Outbox:
+    """Outputs of processed messages not yet delivered."""
+
+    size: int = 0
+    alerts: list[tuple[int, dict[str, Any], float]] = field(default_factory=list)
+    dead_letters: list[tuple[int, Any, dict[str, Any]]] = field(default_factory=list)
+    barriers: list[tuple[str, int]] = field(default_factory=list)
+
+
+@dataclass
+class _Uncheckpointed:
+    """Messages processed (their outputs delivered or in the outbox) but not yet acked."""
+
+    since: float = 0.0
+    touched: dict[int, tuple[PartitionDriver, Any]] = field(default_factory=dict)
+    acks: list[tuple[int, Any]] = field(default_factory=list)
 
 
 class Worker:
@@ -75,6 +101,10 @@ class Worker:
         self.drivers: dict[int, PartitionDriver] = {}
         self.decoder = Decoder()
         self._alerts: list[dict[str, Any]] = []  # emitted by the engines, drained by the agent
+        self._outbox = _Outbox()
+        self._pending = _Uncheckpointed()
+        self._lock = asyncio.Lock()  # the agent and the idle-checkpoint timer take turns
+        self._stream: Any = None
         names = config.kafka.topics
         self.input_names = names.inputs
         self.type_of_topic = {names.name(base): kind for kind, base in TYPE_TO_TOPIC.items()}
@@ -100,10 +130,8 @@ class Worker:
             broker_heartbeat_interval=cfg.heartbeat_interval,
             web_enabled=False,
             producer_linger=0.0,
-            # Tansu answers "latest offset" wrongly for multi-record batches, which makes Faust's
-            # changelog recovery stop early and silently lose updates; one record per batch is
-            # exact (docs/kafka-notes.md). Real Kafka does not need it but is not hurt by it.
-            producer_max_batch_size=1,
+            # Tansu's wrong "latest offset" for multi-record batches is handled by syncing the
+            # changelog at every commit (streams/streaming/commit.py), so records may batch.
             stream_wait_empty=False,
         )
         names = cfg.kafka.topics
@@ -128,6 +156,7 @@ class Worker:
         app.agent(inputs, name="holdwatch-rules")(self._agent)
         if cfg.clock == "wall":
             app.timer(interval=cfg.tick_interval, on_leader=False)(self._tick)
+        app.timer(interval=cfg.checkpoint_interval / 2, on_leader=False)(self._checkpoint_when_idle)
         app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
 
         @app.task  # type: ignore[untyped-decorator]
@@ -189,48 +218,107 @@ class Worker:
         return driver
 
     async def _agent(self, stream: Any) -> None:
+        """Process each message at once; deliver outputs whenever the buffer runs dry; checkpoint
+        state and acks every ``checkpoint_interval`` (``commit.py`` says why in that order)."""
         manual = stream.noack()
-        metrics = self.metrics
-        live = self.live
+        self._stream = manual
+        config = self.config
         async for event in manual.events():
-            received = perf_counter()
-            message = event.message
-            driver = self.driver(message.partition)
-            key = (
-                message.key
-                if message.key is None or isinstance(message.key, bytes)
-                else bytes(message.key)
+            async with self._lock:
+                self._process(event)
+                if self._outbox.size >= config.max_batch or commit.queue_is_empty(manual):
+                    await self._deliver()
+                    pending = self._pending
+                    if (
+                        len(pending.acks) >= config.checkpoint_messages
+                        or perf_counter() - pending.since >= config.checkpoint_interval
+                    ):
+                        await self._checkpoint()
+
+    def _process(self, event: Any) -> None:
+        """One message through its partition's driver; outputs to the outbox (no I/O here)."""
+        received = perf_counter()
+        message = event.message
+        partition = message.partition
+        driver = self.driver(partition)
+        key = (
+            message.key
+            if message.key is None or isinstance(message.key, bytes)
+            else bytes(message.key)
+        )
+        outcomes, barriers = driver.on_message(
+            message.topic, key, message.value, message.headers, message.offset, event, received
+        )
+        decided = perf_counter()
+        self.positions[(message.topic, partition)] = message.offset
+        outbox, pending = self._outbox, self._pending
+        if not pending.touched:
+            pending.since = received
+        pending.touched[partition] = (driver, event)
+        for alert in self._alerts:
+            outbox.alerts.append((partition, alert, received))
+        self._alerts.clear()
+        metrics, live = self.metrics, self.live
+        for outcome in outcomes:
+            if outcome.dead_letter is not None:
+                outbox.dead_letters.append((partition, message.key, outcome.dead_letter))
+            if metrics is not None:
+                metrics.observe(outcome, decided, live)
+            pending.acks.append((partition, outcome.token))
+        outbox.barriers.extend((run, partition) for run in barriers)
+        outbox.size += 1
+
+    async def _deliver(self) -> None:
+        """Alerts and dead letters out and acknowledged by the broker, then the barriers."""
+        outbox, self._outbox = self._outbox, _Outbox()
+        metrics = self.metrics
+        sent: list[tuple[Any, dict[str, Any] | None, float]] = []
+        for partition, alert, received in outbox.alerts:
+            delivered = await self.alerts_topic.send(
+                key=alert["booking_id"].encode() or None,
+                value=orjson.dumps(alert),
+                partition=partition,
             )
-            outcomes, barriers = driver.on_message(
-                message.topic, key, message.value, message.headers, message.offset, event, received
+            sent.append((delivered, alert, received))
+        for partition, key, record in outbox.dead_letters:
+            delivered = await self.dead_topic.send(
+                key=key, value=orjson.dumps(record), partition=partition
             )
-            decided = perf_counter()
-            self.positions[(message.topic, message.partition)] = message.offset
-            partition = message.partition
-            alerts, self._alerts[:] = list(self._alerts), []
-            for alert in alerts:
-                delivered = await self.alerts_topic.send(
-                    key=alert["booking_id"].encode() or None,
-                    value=orjson.dumps(alert),
-                    partition=partition,
-                )
-                await delivered  # before the case records the alert as sent (store.flush below)
-                if metrics is not None:
-                    metrics.observe_alert(alert, received, perf_counter(), live)
-            driver.engine.cases.flush()  # type: ignore[attr-defined]
-            for outcome in outcomes:
-                if outcome.dead_letter is not None:
-                    await self.dead_topic.send(
-                        key=message.key,
-                        value=orjson.dumps(outcome.dead_letter),
-                        partition=partition,
-                    )
-                if metrics is not None:
-                    metrics.observe(outcome, decided, live)
-            for run in barriers:
+            sent.append((delivered, None, 0.0))
+        for delivered, maybe_alert, received in sent:
+            await delivered
+            if metrics is not None and maybe_alert is not None:
+                metrics.observe_alert(maybe_alert, received, perf_counter(), self.live)
+        for run, partition in outbox.barriers:
+            if partition in self.drivers:
                 await self._send_barrier(run, partition)
-            for outcome in outcomes:
-                await manual.ack(outcome.token)
+
+    async def _checkpoint(self) -> None:
+        """Changed cases to the table, changelog synced, then the messages acked.
+
+        Only after :meth:`_deliver`: a case never records an alert as sent before it is.
+        """
+        pending, self._pending = self._pending, _Uncheckpointed()
+        # A partition revoked meanwhile is someone else's now: its messages stay unacked.
+        mine = {p for p, (driver, _) in pending.touched.items() if self.drivers.get(p) is driver}
+        written = []
+        for partition in mine:
+            driver, event = pending.touched[partition]
+            with commit.acting_for(event):
+                if driver.engine.cases.flush():  # type: ignore[attr-defined]
+                    written.append(partition)
+        await commit.sync_changelog(self.app, self.cases, written)
+        for partition, token in pending.acks:
+            if partition in mine:
+                await self._stream.ack(token)
+
+    async def _checkpoint_when_idle(self) -> None:
+        """Timer: a stream that went quiet still gets its last messages checkpointed."""
+        async with self._lock:
+            pending = self._pending
+            if pending.acks and perf_counter() - pending.since >= self.config.checkpoint_interval:
+                await self._deliver()
+                await self._checkpoint()
 
     async def _send_barrier(self, run: str, partition: int) -> None:
         """After this partition's alerts and dead letters, so a reader knows it has them all."""

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import faust
@@ -38,6 +39,7 @@ from streams.engine.alerts import Alert
 from streams.engine.jurisdiction import DetainerFact, Evaluated, ShareMonitor, local_day, midnight
 from streams.engine.watermark import NEVER
 from streams.policy.model import Policy
+from streams.streaming import commit
 from streams.streaming import headers as hdr
 from streams.streaming.store import partition_of
 
@@ -170,6 +172,17 @@ class JurisdictionPartition:
                 self.monitor.watermark = int(data["m"])
 
 
+@dataclass
+class _Pending:
+    """A run of facts-topic messages processed but not yet committed."""
+
+    touched: dict[int, tuple[JurisdictionPartition, Any]] = field(default_factory=dict)
+    writes: dict[int, dict[bytes, bytes | None]] = field(default_factory=dict)
+    alerts: list[tuple[int, Alert]] = field(default_factory=list)
+    runs: list[tuple[int, str]] = field(default_factory=list)
+    acks: list[tuple[int, Any]] = field(default_factory=list)
+
+
 def install(worker: Any, on_evaluate: Evaluated | None = None) -> None:
     """Add the repartition, the jurisdiction agent and its table to ``worker.app``.
 
@@ -239,22 +252,49 @@ def install(worker: Any, on_evaluate: Evaluated | None = None) -> None:
         return found
 
     async def agent(stream: Any) -> None:
-        async for event in stream.events():
+        """Like the rules agent: process a run of messages, then commit it (``commit.py``):
+        alerts delivered, then the monitor's state written and synced, then barriers, then acks."""
+        manual = stream.noack()
+        pending = _Pending()
+        async for event in manual.events():
             message = event.message
             q = message.partition
             jp = part(q)
             alerts, runs = jp.handle(message.value)
-            for key, value in jp.dirty_entries():
-                if value is None:
-                    table.pop(key, None)
-                else:
-                    table[key] = value
-            for alert in alerts:
-                await worker.alerts_topic.send(key=None, value=orjson.dumps(alert), partition=q)
-            for run in runs:
+            writes = pending.writes.setdefault(q, {})
+            writes.update(jp.dirty_entries())
+            pending.touched[q] = (jp, event)
+            pending.alerts.extend((q, alert) for alert in alerts)
+            pending.runs.extend((q, run) for run in runs)
+            pending.acks.append((q, event))
+            if len(pending.acks) >= cfg.max_batch or commit.queue_is_empty(manual):
+                await commit_pending(manual, pending)
+                pending = _Pending()
+
+    async def commit_pending(stream: Any, pending: _Pending) -> None:
+        sent = [
+            await worker.alerts_topic.send(key=None, value=orjson.dumps(alert), partition=q)
+            for q, alert in pending.alerts
+        ]
+        for delivered in sent:
+            await delivered
+        mine = {q for q, (jp, _) in pending.touched.items() if parts.get(q) is jp}
+        for q in mine:
+            with commit.acting_for(pending.touched[q][1]):
+                for key, value in pending.writes.get(q, {}).items():
+                    if value is None:
+                        table.pop(key, None)
+                    else:
+                        table[key] = value
+        await commit.sync_changelog(app, table, (q for q in mine if pending.writes.get(q)))
+        for q, run in pending.runs:
+            if q in mine:
                 await worker.alerts_topic.send(
                     value=b"", partition=q, headers=[(hdr.BARRIER, run.encode())]
                 )
+        for q, event in pending.acks:
+            if q in mine:
+                await stream.ack(event)
 
     app.agent(facts, name="holdwatch-jurisdictions")(agent)
 

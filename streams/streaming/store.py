@@ -48,8 +48,14 @@ class TableStore(MutableMapping[str, Case]):
         del self._cases[key]
         self._dirty.add(key)
 
-    def flush(self) -> None:
-        """Write the changed cases to the table (its changelog is what recovery reads)."""
+    def flush(self) -> int:
+        """Write the changed cases to the table (its changelog is what recovery reads).
+
+        Faust sends each write to the current event's partition: call it inside
+        :func:`streams.streaming.commit.acting_for` one of this partition's messages.
+        Returns how many keys were written.
+        """
+        written = len(self._dirty)
         for key in self._dirty:
             case = self._cases.get(key)
             if case is None:
@@ -57,6 +63,7 @@ class TableStore(MutableMapping[str, Case]):
             else:
                 self._table[key.encode()] = orjson.dumps(to_primitive(case))
         self._dirty.clear()
+        return written
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._cases)

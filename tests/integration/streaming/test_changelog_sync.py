@@ -1,0 +1,110 @@
+"""Checkpoints (``streams/streaming/commit.py``): each leaves every changelog partition it wrote
+ending in one lone sync record, so even Tansu's ListOffsets(latest), which is wrong after a
+multi-record batch, reports the true end and recovery reads every case; and a stream that goes
+quiet still gets its last messages checkpointed."""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+from streams.kafka.settings import KafkaSettings
+from streams.policy.load import load_policy
+from streams.streaming.app import WorkerConfig
+from streams.streaming.commit import SYNC_KEY
+from streams.streaming.replay import KafkaReplay
+from tests.integration.streaming.conftest import WorkerFactory
+from tests.support import Events
+
+pytestmark = pytest.mark.kafka
+
+
+def open_bookings(n: int) -> list[bytes]:
+    """Booked and hit, never released: cases that stay open (none is evicted before a checkpoint)."""
+    lines = []
+    for i in range(n):
+        ev = Events(f"bk-open-{i}")
+        at = f"2018-03-05 {8 + i // 60 % 10:02d}:{i % 60:02d}"
+        lines += [orjson.dumps(ev.booking(at)), orjson.dumps(ev.hit(at))]
+    return lines
+
+
+def read_keys(settings: KafkaSettings, topic: str) -> dict[int, list[bytes | None]]:
+    """Every record key of ``topic``, per partition, read to the end."""
+    consumer = KafkaConsumer(bootstrap_servers=list(settings.brokers), auto_offset_reset="earliest")
+    consumer.assign([TopicPartition(topic, p) for p in range(settings.partitions)])
+    records: dict[int, list[bytes | None]] = {p: [] for p in range(settings.partitions)}
+    idle = 0
+    while idle < 3:
+        batch = consumer.poll(timeout_ms=1000)
+        idle = 0 if batch else idle + 1
+        for tp, got in batch.items():
+            records[tp.partition].extend(r.key for r in got)
+    consumer.close()
+    return records
+
+
+def test_changelog_end_offsets_are_exact_after_batched_commits(
+    settings: KafkaSettings, start_worker: WorkerFactory
+) -> None:
+    start_worker("--clock", "event", "--checkpoint-interval", "0.5")
+    lines = open_bookings(600)
+    KafkaReplay(settings, load_policy()).run(lines, None, lambda _: None, lambda _: None)
+
+    changelog = WorkerConfig(settings, load_policy()).changelog_topic
+    time.sleep(2)  # the idle checkpoint, for the messages after the last one under load
+    records = read_keys(settings, changelog)
+    consumer = KafkaConsumer(bootstrap_servers=list(settings.brokers))
+    parts = [TopicPartition(changelog, p) for p in range(settings.partitions)]
+    reported = consumer.end_offsets(parts)
+    consumer.close()
+
+    cases = sum(1 for keys in records.values() for key in keys if key != SYNC_KEY)
+    syncs = sum(1 for keys in records.values() for key in keys if key == SYNC_KEY)
+    assert cases >= 600  # every booking's case
+    assert 0 < syncs < cases  # commits covered several writes each
+    for tp in parts:
+        keys = records[tp.partition]
+        assert reported[tp] == len(keys), f"partition {tp.partition}"
+        if keys:
+            assert keys[-1] == SYNC_KEY
+
+
+def test_a_quiet_stream_is_checkpointed_and_committed(
+    settings: KafkaSettings, start_worker: WorkerFactory
+) -> None:
+    start_worker("--clock", "event", "--checkpoint-interval", "1")
+    lines = open_bookings(50)
+    KafkaReplay(settings, load_policy()).run(lines, None, lambda _: None, lambda _: None)
+    config = WorkerConfig(settings, load_policy())
+    ends = {  # every message on the inputs, counted (Tansu's end offsets would be wrong)
+        TopicPartition(topic, p): len(keys)
+        for topic in settings.topics.inputs
+        for p, keys in read_keys(settings, topic).items()
+    }
+    admin = KafkaAdminClient(bootstrap_servers=list(settings.brokers))
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            committed = admin.list_group_offsets(config.app_id).get(config.app_id, {})
+            behind = {
+                tp: end
+                for tp, end in ends.items()
+                if end and (tp not in committed or committed[tp].offset < end)
+            }
+            if not behind or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    finally:
+        admin.close()
+    assert behind == {}
+    cases = sum(
+        1
+        for keys in read_keys(settings, config.changelog_topic).values()
+        for k in keys
+        if k != SYNC_KEY
+    )
+    assert cases >= 50
