@@ -27,9 +27,11 @@ own alerts: ``replay --kafka`` then reads jurisdiction alerts too before it stop
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any
 
 import faust
@@ -174,8 +176,10 @@ class JurisdictionPartition:
 
 @dataclass
 class _Pending:
-    """A run of facts-topic messages processed but not yet committed."""
+    """Facts-topic messages processed but not yet checkpointed (outputs maybe not delivered)."""
 
+    since: float = 0.0
+    undelivered: int = 0
     touched: dict[int, tuple[JurisdictionPartition, Any]] = field(default_factory=dict)
     writes: dict[int, dict[bytes, bytes | None]] = field(default_factory=dict)
     alerts: list[tuple[int, Alert]] = field(default_factory=list)
@@ -251,33 +255,56 @@ def install(worker: Any, on_evaluate: Evaluated | None = None) -> None:
             )
         return found
 
-    async def agent(stream: Any) -> None:
-        """Like the rules agent: process a run of messages, then commit it (``commit.py``):
-        alerts delivered, then the monitor's state written and synced, then barriers, then acks."""
-        manual = stream.noack()
-        pending = _Pending()
-        async for event in manual.events():
-            message = event.message
-            q = message.partition
-            jp = part(q)
-            alerts, runs = jp.handle(message.value)
-            writes = pending.writes.setdefault(q, {})
-            writes.update(jp.dirty_entries())
-            pending.touched[q] = (jp, event)
-            pending.alerts.extend((q, alert) for alert in alerts)
-            pending.runs.extend((q, run) for run in runs)
-            pending.acks.append((q, event))
-            if len(pending.acks) >= cfg.max_batch or commit.queue_is_empty(manual):
-                await commit_pending(manual, pending)
-                pending = _Pending()
+    lock = asyncio.Lock()  # the agent and the idle-checkpoint timer take turns
+    state: dict[str, Any] = {"pending": _Pending(), "stream": None}
 
-    async def commit_pending(stream: Any, pending: _Pending) -> None:
+    async def agent(stream: Any) -> None:
+        """Like the rules agent (``commit.py``): alerts and barriers delivered whenever the
+        buffer runs dry; the monitors' state written, synced and the messages acked at each
+        checkpoint."""
+        manual = stream.noack()
+        state["stream"] = manual
+        async for event in manual.events():
+            async with lock:
+                pending: _Pending = state["pending"]
+                message = event.message
+                q = message.partition
+                jp = part(q)
+                alerts, runs = jp.handle(message.value)
+                pending.writes.setdefault(q, {}).update(jp.dirty_entries())
+                if not pending.touched:
+                    pending.since = perf_counter()
+                pending.touched[q] = (jp, event)
+                pending.alerts.extend((q, alert) for alert in alerts)
+                pending.runs.extend((q, run) for run in runs)
+                pending.acks.append((q, event))
+                pending.undelivered += 1
+                if pending.undelivered >= cfg.max_batch or commit.queue_is_empty(manual):
+                    await deliver(pending)
+                    if (
+                        len(pending.acks) >= cfg.checkpoint_messages
+                        or perf_counter() - pending.since >= cfg.checkpoint_interval
+                    ):
+                        await checkpoint()
+
+    async def deliver(pending: _Pending) -> None:
+        alerts, runs = pending.alerts, pending.runs
+        pending.alerts, pending.runs, pending.undelivered = [], [], 0
         sent = [
             await worker.alerts_topic.send(key=None, value=orjson.dumps(alert), partition=q)
-            for q, alert in pending.alerts
+            for q, alert in alerts
         ]
         for delivered in sent:
             await delivered
+        for q, run in runs:
+            if q in parts:
+                await worker.alerts_topic.send(
+                    value=b"", partition=q, headers=[(hdr.BARRIER, run.encode())]
+                )
+
+    async def checkpoint() -> None:
+        pending: _Pending = state["pending"]
+        state["pending"] = _Pending()
         mine = {q for q, (jp, _) in pending.touched.items() if parts.get(q) is jp}
         for q in mine:
             with commit.acting_for(pending.touched[q][1]):
@@ -287,15 +314,18 @@ def install(worker: Any, on_evaluate: Evaluated | None = None) -> None:
                     else:
                         table[key] = value
         await commit.sync_changelog(app, table, (q for q in mine if pending.writes.get(q)))
-        for q, run in pending.runs:
-            if q in mine:
-                await worker.alerts_topic.send(
-                    value=b"", partition=q, headers=[(hdr.BARRIER, run.encode())]
-                )
         for q, event in pending.acks:
             if q in mine:
-                await stream.ack(event)
+                await state["stream"].ack(event)
 
+    async def checkpoint_when_idle() -> None:
+        async with lock:
+            pending: _Pending = state["pending"]
+            if pending.acks and perf_counter() - pending.since >= cfg.checkpoint_interval:
+                await deliver(pending)
+                await checkpoint()
+
+    app.timer(interval=cfg.checkpoint_interval / 2, on_leader=False)(checkpoint_when_idle)
     app.agent(facts, name="holdwatch-jurisdictions")(agent)
 
     async def on_revoked(sender: Any, revoked: set[Any], **_: Any) -> None:
