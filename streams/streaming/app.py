@@ -75,7 +75,6 @@ class WorkerConfig:
 class _Outbox:
     """Outputs of processed messages not yet delivered."""
 
-    size: int = 0
     alerts: list[tuple[int, dict[str, Any], float]] = field(default_factory=list)
     dead_letters: list[tuple[int, Any, dict[str, Any]]] = field(default_factory=list)
     barriers: list[tuple[str, int]] = field(default_factory=list)
@@ -85,7 +84,6 @@ class _Outbox:
 class _Uncheckpointed:
     """Messages processed (their outputs delivered or in the outbox) but not yet acked."""
 
-    since: float = 0.0
     touched: dict[int, tuple[PartitionDriver, Any]] = field(default_factory=dict)
     acks: list[tuple[int, Any]] = field(default_factory=list)
 
@@ -103,7 +101,13 @@ class Worker:
         self._alerts: list[dict[str, Any]] = []  # emitted by the engines, drained by the agent
         self._outbox = _Outbox()
         self._pending = _Uncheckpointed()
-        self._lock = asyncio.Lock()  # the agent and the idle-checkpoint timer take turns
+        self._cadence = commit.Cadence(
+            self._deliver,
+            self._checkpoint,
+            interval=config.checkpoint_interval,
+            max_batch=config.max_batch,
+            max_messages=config.checkpoint_messages,
+        )
         self._stream: Any = None
         names = config.kafka.topics
         self.input_names = names.inputs
@@ -156,7 +160,7 @@ class Worker:
         app.agent(inputs, name="holdwatch-rules")(self._agent)
         if cfg.clock == "wall":
             app.timer(interval=cfg.tick_interval, on_leader=False)(self._tick)
-        app.timer(interval=cfg.checkpoint_interval / 2, on_leader=False)(self._checkpoint_when_idle)
+        app.timer(interval=cfg.checkpoint_interval / 2, on_leader=False)(self._checkpoint_if_idle)
         app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]
 
         @app.task  # type: ignore[untyped-decorator]
@@ -222,18 +226,12 @@ class Worker:
         state and acks every ``checkpoint_interval`` (``commit.py`` says why in that order)."""
         manual = stream.noack()
         self._stream = manual
-        config = self.config
+        cadence = self._cadence
         async for event in manual.events():
-            async with self._lock:
+            async with cadence.lock:
                 self._process(event)
-                if self._outbox.size >= config.max_batch or commit.queue_is_empty(manual):
-                    await self._deliver()
-                    pending = self._pending
-                    if (
-                        len(pending.acks) >= config.checkpoint_messages
-                        or perf_counter() - pending.since >= config.checkpoint_interval
-                    ):
-                        await self._checkpoint()
+                cadence.processed()
+                await cadence.after(commit.queue_is_empty(manual))
 
     def _process(self, event: Any) -> None:
         """One message through its partition's driver; outputs to the outbox (no I/O here)."""
@@ -252,8 +250,6 @@ class Worker:
         decided = perf_counter()
         self.positions[(message.topic, partition)] = message.offset
         outbox, pending = self._outbox, self._pending
-        if not pending.touched:
-            pending.since = received
         pending.touched[partition] = (driver, event)
         for alert in self._alerts:
             outbox.alerts.append((partition, alert, received))
@@ -266,7 +262,6 @@ class Worker:
                 metrics.observe(outcome, decided, live)
             pending.acks.append((partition, outcome.token))
         outbox.barriers.extend((run, partition) for run in barriers)
-        outbox.size += 1
 
     async def _deliver(self) -> None:
         """Alerts and dead letters out and acknowledged by the broker, then the barriers."""
@@ -312,13 +307,9 @@ class Worker:
             if partition in mine:
                 await self._stream.ack(token)
 
-    async def _checkpoint_when_idle(self) -> None:
+    async def _checkpoint_if_idle(self) -> None:
         """Timer: a stream that went quiet still gets its last messages checkpointed."""
-        async with self._lock:
-            pending = self._pending
-            if pending.acks and perf_counter() - pending.since >= self.config.checkpoint_interval:
-                await self._deliver()
-                await self._checkpoint()
+        await self._cadence.when_idle()
 
     async def _send_barrier(self, run: str, partition: int) -> None:
         """After this partition's alerts and dead letters, so a reader knows it has them all."""

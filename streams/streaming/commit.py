@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
+from time import perf_counter
 from typing import Any
 
 from faust.streams import _current_event
@@ -67,3 +68,60 @@ def queue_is_empty(stream: Any) -> bool:
     queue = getattr(getattr(stream, "channel", None), "queue", None)
     empty = getattr(queue, "empty", None)
     return True if empty is None else bool(empty())
+
+
+class Cadence:
+    """When an agent delivers and when it checkpoints; the agent says how.
+
+    The agent processes each message under :attr:`lock`, calls :meth:`processed`, then awaits
+    :meth:`after` with whether its input buffer is empty. A timer awaits :meth:`when_idle` so a
+    stream that went quiet is still checkpointed. ``deliver`` and ``checkpoint`` run under the lock.
+    """
+
+    def __init__(
+        self,
+        deliver: Callable[[], Awaitable[None]],
+        checkpoint: Callable[[], Awaitable[None]],
+        *,
+        interval: float,
+        max_batch: int,
+        max_messages: int,
+    ) -> None:
+        self.deliver = deliver
+        self.checkpoint = checkpoint
+        self.interval = interval
+        self.max_batch = max_batch
+        self.max_messages = max_messages
+        self.lock = asyncio.Lock()
+        self.since = 0.0  # when the oldest message not yet checkpointed was processed
+        self.undelivered = 0
+        self.uncheckpointed = 0
+
+    def processed(self) -> None:
+        if not self.uncheckpointed:
+            self.since = perf_counter()
+        self.undelivered += 1
+        self.uncheckpointed += 1
+
+    async def after(self, input_empty: bool) -> None:
+        if self.undelivered >= self.max_batch or input_empty:
+            await self._deliver()
+            if (
+                self.uncheckpointed >= self.max_messages
+                or perf_counter() - self.since >= self.interval
+            ):
+                await self._checkpoint()
+
+    async def when_idle(self) -> None:
+        async with self.lock:
+            if self.uncheckpointed and perf_counter() - self.since >= self.interval:
+                await self._deliver()
+                await self._checkpoint()
+
+    async def _deliver(self) -> None:
+        self.undelivered = 0
+        await self.deliver()
+
+    async def _checkpoint(self) -> None:
+        self.uncheckpointed = 0
+        await self.checkpoint()

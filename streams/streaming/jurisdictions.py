@@ -27,11 +27,9 @@ own alerts: ``replay --kafka`` then reads jurisdiction alerts too before it stop
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from time import perf_counter
 from typing import Any
 
 import faust
@@ -178,8 +176,6 @@ class JurisdictionPartition:
 class _Pending:
     """Facts-topic messages processed but not yet checkpointed (outputs maybe not delivered)."""
 
-    since: float = 0.0
-    undelivered: int = 0
     touched: dict[int, tuple[JurisdictionPartition, Any]] = field(default_factory=dict)
     writes: dict[int, dict[bytes, bytes | None]] = field(default_factory=dict)
     alerts: list[tuple[int, Alert]] = field(default_factory=list)
@@ -255,7 +251,6 @@ def install(worker: Any, on_evaluate: Evaluated | None = None) -> None:
             )
         return found
 
-    lock = asyncio.Lock()  # the agent and the idle-checkpoint timer take turns
     state: dict[str, Any] = {"pending": _Pending(), "stream": None}
 
     async def agent(stream: Any) -> None:
@@ -265,31 +260,24 @@ def install(worker: Any, on_evaluate: Evaluated | None = None) -> None:
         manual = stream.noack()
         state["stream"] = manual
         async for event in manual.events():
-            async with lock:
+            async with cadence.lock:
                 pending: _Pending = state["pending"]
                 message = event.message
                 q = message.partition
                 jp = part(q)
                 alerts, runs = jp.handle(message.value)
                 pending.writes.setdefault(q, {}).update(jp.dirty_entries())
-                if not pending.touched:
-                    pending.since = perf_counter()
                 pending.touched[q] = (jp, event)
                 pending.alerts.extend((q, alert) for alert in alerts)
                 pending.runs.extend((q, run) for run in runs)
                 pending.acks.append((q, event))
-                pending.undelivered += 1
-                if pending.undelivered >= cfg.max_batch or commit.queue_is_empty(manual):
-                    await deliver(pending)
-                    if (
-                        len(pending.acks) >= cfg.checkpoint_messages
-                        or perf_counter() - pending.since >= cfg.checkpoint_interval
-                    ):
-                        await checkpoint()
+                cadence.processed()
+                await cadence.after(commit.queue_is_empty(manual))
 
-    async def deliver(pending: _Pending) -> None:
+    async def deliver() -> None:
+        pending: _Pending = state["pending"]
         alerts, runs = pending.alerts, pending.runs
-        pending.alerts, pending.runs, pending.undelivered = [], [], 0
+        pending.alerts, pending.runs = [], []
         sent = [
             await worker.alerts_topic.send(key=None, value=orjson.dumps(alert), partition=q)
             for q, alert in alerts
@@ -318,14 +306,20 @@ def install(worker: Any, on_evaluate: Evaluated | None = None) -> None:
             if q in mine:
                 await state["stream"].ack(event)
 
-    async def checkpoint_when_idle() -> None:
-        async with lock:
-            pending: _Pending = state["pending"]
-            if pending.acks and perf_counter() - pending.since >= cfg.checkpoint_interval:
-                await deliver(pending)
-                await checkpoint()
+    cadence = commit.Cadence(
+        deliver,
+        checkpoint,
+        interval=cfg.checkpoint_interval,
+        max_batch=cfg.max_batch,
+        max_messages=cfg.checkpoint_messages,
+    )
 
-    app.timer(interval=cfg.checkpoint_interval / 2, on_leader=False)(checkpoint_when_idle)
+    async def checkpoint_jurisdictions_if_idle() -> None:
+        await cadence.when_idle()
+
+    app.timer(interval=cfg.checkpoint_interval / 2, on_leader=False)(
+        checkpoint_jurisdictions_if_idle
+    )
     app.agent(facts, name="holdwatch-jurisdictions")(agent)
 
     async def on_revoked(sender: Any, revoked: set[Any], **_: Any) -> None:

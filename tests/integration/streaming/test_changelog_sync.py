@@ -9,13 +9,14 @@ import time
 
 import orjson
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 
 from streams.kafka.settings import KafkaSettings
 from streams.policy.load import load_policy
 from streams.streaming.app import WorkerConfig
 from streams.streaming.commit import SYNC_KEY
 from streams.streaming.replay import KafkaReplay
+from tests.integration.streaming.checkpoints import read_keys, wait_until_checkpointed
 from tests.integration.streaming.conftest import WorkerFactory
 from tests.support import Events
 
@@ -30,21 +31,6 @@ def open_bookings(n: int) -> list[bytes]:
         at = f"2018-03-05 {8 + i // 60 % 10:02d}:{i % 60:02d}"
         lines += [orjson.dumps(ev.booking(at)), orjson.dumps(ev.hit(at))]
     return lines
-
-
-def read_keys(settings: KafkaSettings, topic: str) -> dict[int, list[bytes | None]]:
-    """Every record key of ``topic``, per partition, read to the end."""
-    consumer = KafkaConsumer(bootstrap_servers=list(settings.brokers), auto_offset_reset="earliest")
-    consumer.assign([TopicPartition(topic, p) for p in range(settings.partitions)])
-    records: dict[int, list[bytes | None]] = {p: [] for p in range(settings.partitions)}
-    idle = 0
-    while idle < 3:
-        batch = consumer.poll(timeout_ms=1000)
-        idle = 0 if batch else idle + 1
-        for tp, got in batch.items():
-            records[tp.partition].extend(r.key for r in got)
-    consumer.close()
-    return records
 
 
 def test_changelog_end_offsets_are_exact_after_batched_commits(
@@ -80,26 +66,7 @@ def test_a_quiet_stream_is_checkpointed_and_committed(
     lines = open_bookings(50)
     KafkaReplay(settings, load_policy()).run(lines, None, lambda _: None, lambda _: None)
     config = WorkerConfig(settings, load_policy())
-    ends = {  # every message on the inputs, counted (Tansu's end offsets would be wrong)
-        TopicPartition(topic, p): len(keys)
-        for topic in settings.topics.inputs
-        for p, keys in read_keys(settings, topic).items()
-    }
-    admin = KafkaAdminClient(bootstrap_servers=list(settings.brokers))
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            committed = admin.list_group_offsets(config.app_id).get(config.app_id, {})
-            behind = {
-                tp: end
-                for tp, end in ends.items()
-                if end and (tp not in committed or committed[tp].offset < end)
-            }
-            if not behind or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
-    finally:
-        admin.close()
+    behind = wait_until_checkpointed(settings, 30)
     assert behind == {}
     cases = sum(
         1
