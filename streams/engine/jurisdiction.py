@@ -227,14 +227,6 @@ class ShareMonitor:
         for i in range(3):
             entry[i] += sign * delta[i]
 
-    def nothing_due(self, watermark: int) -> bool:
-        """True when ``advance_to(watermark)`` would only move the watermark (no midnight due);
-        then it has been moved. The per-event fast path of the in-process replay."""
-        if self._next_due != NEVER and self.watermark < watermark < self._next_due:
-            self.watermark = watermark
-            return True
-        return False
-
     def advance_to(self, watermark: int) -> list[Alert]:
         """Evaluate every local midnight the watermark has now reached; the alerts, in order."""
         if watermark <= self.watermark:

@@ -72,9 +72,8 @@ class InProcessReplay:
                         summary.duplicates += 1
                     else:
                         summary.accepted += 1
-                    mark = watermark.value
-                    if mark > monitor.watermark and not monitor.nothing_due(mark):
-                        self._advance_monitor(mark)
+                    if watermark.value > monitor.watermark:
+                        self._advance_monitor(watermark.value)
                 except Rejected as rejected:
                     summary.dead_letters[rejected.reason] += 1
                     self.line_number = line_number

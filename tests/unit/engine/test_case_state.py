@@ -1,5 +1,5 @@
 """The lean case representation: shared empties, sorted ``seen``, and exact round trips; the
-engine's caches (findings, places, the monitor's quiet path) change no alert."""
+engine's caches (findings, places) change no alert."""
 
 from __future__ import annotations
 
@@ -129,7 +129,7 @@ class _FreshEngine(Engine):
         super()._reconcile(case, timer)
 
 
-def _replay(policy: Policy, lines: list[bytes], engine: type[Engine], quiet: bool) -> list[bytes]:
+def _replay(policy: Policy, lines: list[bytes], engine: type[Engine]) -> list[bytes]:
     """Alerts and the monitor's daily evaluations, in the order they happened."""
     out: list[bytes] = []
 
@@ -140,23 +140,21 @@ def _replay(policy: Policy, lines: list[bytes], engine: type[Engine], quiet: boo
         policy, lambda alert: out.append(orjson.dumps(alert)), on_evaluate=evaluated
     )
     runner.engine = engine(policy, runner.on_alert, on_fact=runner.monitor.accept)
-    if not quiet:  # the monitor is asked at every event whether a midnight is due
-        runner.monitor.nothing_due = lambda watermark: False  # type: ignore[method-assign]
     for start in range(0, len(lines), 1000):
         runner.feed(lines[start : start + 1000])
     runner.finish()
     return out
 
 
-def test_cached_findings_and_the_quiet_monitor_path_change_no_alert(policy: Policy) -> None:
+def test_cached_findings_change_no_alert(policy: Policy) -> None:
     # A low share threshold, so that the jurisdiction monitor fires too.
     policy = replace(policy, monitor=replace(policy.monitor, min_detainers=3, margin=0.0))
     lines = list(generate(3000, 11))
-    fast = _replay(policy, lines, _CheckedEngine, quiet=True)
+    fast = _replay(policy, lines, _CheckedEngine)
     assert _CheckedEngine.checked > 100
     kinds = {orjson.loads(line)["rule"] for line in fast if not line.startswith(b'["evaluated"')}
     assert {"jurisdiction_low_priority_share", "hold_limit_exceeded"} <= kinds
-    assert fast == _replay(policy, lines, _FreshEngine, quiet=False)
+    assert fast == _replay(policy, lines, _FreshEngine)
 
 
 def test_apply_forgets_the_cached_findings(policy: Policy) -> None:
