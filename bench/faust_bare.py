@@ -65,9 +65,9 @@ async def count(stream: faust.StreamT) -> None:
 
 
 def main() -> None:
-    worker = faust.Worker(app, loglevel="warning", quiet=True)
-    worker.spinner = None  # as the Holdwatch worker does (streams/streaming/run.py)
-    worker.execute_from_commandline()
+    from streams.streaming.run import faust_runner  # the worker's own runner: no spinner
+
+    faust_runner(app, "warning").execute_from_commandline()
 
 
 if __name__ == "__main__":

@@ -86,10 +86,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from streams.streaming.app import WorkerConfig
-
     if not args.checkpoint_interval > 0:
         raise UsageError("--checkpoint-interval must be a positive number of seconds")
+    from streams.streaming.app import WorkerConfig
     from streams.streaming.run import run_in_process
 
     config = WorkerConfig(

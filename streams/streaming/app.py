@@ -224,14 +224,8 @@ class Worker:
     async def _agent(self, stream: Any) -> None:
         """Process each message at once; deliver outputs whenever the buffer runs dry; checkpoint
         state and acks every ``checkpoint_interval`` (``commit.py`` says why in that order)."""
-        manual = stream.noack()
-        self._stream = manual
-        cadence = self._cadence
-        async for event in manual.events():
-            async with cadence.lock:
-                self._process(event)
-                cadence.processed()
-                await cadence.after(commit.queue_is_empty(manual))
+        self._stream = stream.noack()
+        await self._cadence.drive(self._stream, self._process)
 
     def _process(self, event: Any) -> None:
         """One message through its partition's driver; outputs to the outbox (no I/O here)."""

@@ -63,19 +63,20 @@ async def sync_changelog(app: Any, table: Any, partitions: Iterable[int]) -> Non
     await asyncio.gather(*futures)
 
 
-def queue_is_empty(stream: Any) -> bool:
-    """Whether the stream has nothing more buffered: the moment to commit what was processed."""
+def _input_empty(stream: Any) -> Callable[[], bool]:
+    """Whether the stream has nothing more buffered: the moment to deliver what was processed."""
     queue = getattr(getattr(stream, "channel", None), "queue", None)
     empty = getattr(queue, "empty", None)
-    return True if empty is None else bool(empty())
+    return empty if empty is not None else (lambda: True)
 
 
 class Cadence:
     """When an agent delivers and when it checkpoints; the agent says how.
 
-    The agent processes each message under :attr:`lock`, calls :meth:`processed`, then awaits
-    :meth:`after` with whether its input buffer is empty. A timer awaits :meth:`when_idle` so a
-    stream that went quiet is still checkpointed. ``deliver`` and ``checkpoint`` run under the lock.
+    :meth:`drive` runs the agent's message loop: each message is processed (synchronously) under
+    :attr:`lock`, then outputs are delivered when the input buffer is empty. A timer awaits
+    :meth:`when_idle` so a stream that went quiet is still checkpointed. ``deliver`` and
+    ``checkpoint`` run under the lock.
     """
 
     def __init__(
@@ -96,6 +97,15 @@ class Cadence:
         self.since = 0.0  # when the oldest message not yet checkpointed was processed
         self.undelivered = 0
         self.uncheckpointed = 0
+
+    async def drive(self, stream: Any, process: Callable[[Any], None]) -> None:
+        """``process`` every event of ``stream`` (a ``noack()`` Faust stream), at the cadence."""
+        input_empty = _input_empty(stream)
+        async for event in stream.events():
+            async with self.lock:
+                process(event)
+                self.processed()
+                await self.after(input_empty())
 
     def processed(self) -> None:
         if not self.uncheckpointed:

@@ -257,22 +257,19 @@ def install(worker: Any, on_evaluate: Evaluated | None = None) -> None:
         """Like the rules agent (``commit.py``): alerts and barriers delivered whenever the
         buffer runs dry; the monitors' state written, synced and the messages acked at each
         checkpoint."""
-        manual = stream.noack()
-        state["stream"] = manual
-        async for event in manual.events():
-            async with cadence.lock:
-                pending: _Pending = state["pending"]
-                message = event.message
-                q = message.partition
-                jp = part(q)
-                alerts, runs = jp.handle(message.value)
-                pending.writes.setdefault(q, {}).update(jp.dirty_entries())
-                pending.touched[q] = (jp, event)
-                pending.alerts.extend((q, alert) for alert in alerts)
-                pending.runs.extend((q, run) for run in runs)
-                pending.acks.append((q, event))
-                cadence.processed()
-                await cadence.after(commit.queue_is_empty(manual))
+        state["stream"] = stream.noack()
+        await cadence.drive(state["stream"], process)
+
+    def process(event: Any) -> None:
+        pending: _Pending = state["pending"]
+        q = event.message.partition
+        jp = part(q)
+        alerts, runs = jp.handle(event.message.value)
+        pending.writes.setdefault(q, {}).update(jp.dirty_entries())
+        pending.touched[q] = (jp, event)
+        pending.alerts.extend((q, alert) for alert in alerts)
+        pending.runs.extend((q, run) for run in runs)
+        pending.acks.append((q, event))
 
     async def deliver() -> None:
         pending: _Pending = state["pending"]
