@@ -16,6 +16,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from streams.contract import timestamps
+from streams.contract.schemas import schema
 from streams.engine.case import Case
 from streams.engine.watermark import NEVER
 from streams.policy.model import RULES, Policy
@@ -48,19 +49,8 @@ EVENT_LAG_BUCKETS = (0.1, 0.5, 1, 5, 10, 30, 60, 300, 600, 1800, 3600)
 # 1 s is the live-mode promise for deadline alerts.
 DEADLINE_LAG_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
 EVENT_TYPES = ("booking", "hit", "detainer", "release", "unknown")
-DEAD_LETTER_REASONS = (
-    "oversized",
-    "invalid_utf8",
-    "invalid_json",
-    "not_an_object",
-    "unknown_type",
-    "schema_violation",
-    "bad_timestamp",
-    "type_topic_mismatch",
-    "empty_key",
-    "key_mismatch",
-    "expired",
-)
+#: From the dead-letter schema's enum: the contract names every reason once.
+DEAD_LETTER_REASONS: tuple[str, ...] = tuple(schema("dead_letter")["properties"]["reason"]["enum"])
 SEVERITY = {"critical", "warning"}
 OTHER = "other"
 

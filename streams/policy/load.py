@@ -80,6 +80,17 @@ def parse_policy(text: str, source: str = "<string>") -> Policy:
         raise PolicyError(f"{source}: {message}") from None
 
 
+#: [engine] keys bounding the event clock and the per-case state (Policy's fields of those names).
+ENGINE_LIMITS = (
+    "clock_quorum",
+    "max_clock_skew",
+    "max_held_events",
+    "max_events_per_case",
+    "max_hits_per_case",
+    "max_detainers_per_case",
+)
+
+
 def _build(raw: dict[str, Any], source: str) -> Policy:
     _only(
         raw,
@@ -96,7 +107,11 @@ def _build(raw: dict[str, Any], source: str) -> Policy:
         },
     )
     engine = _table(raw, "engine")
-    _only(engine, "[engine]", {"allowed_lateness", "closed_case_retention", "default_timezone"})
+    _only(
+        engine,
+        "[engine]",
+        {"allowed_lateness", "closed_case_retention", "default_timezone", *ENGINE_LIMITS},
+    )
     calendar_raw = raw.get("calendar", {})
     _only(calendar_raw, "[calendar]", {"country", "subdivision"})
     calendar = Calendar(
@@ -179,6 +194,12 @@ def _build(raw: dict[str, Any], source: str) -> Policy:
         jurisdictions=jurisdictions,
         source=source,
         monitor=_monitor(raw.get("jurisdiction_monitor", {})),
+        clock_quorum=int(engine.get("clock_quorum", 3)),
+        max_clock_skew=parse_duration(engine.get("max_clock_skew", "1h")),
+        max_held_events=int(engine.get("max_held_events", 100_000)),
+        max_events_per_case=int(engine.get("max_events_per_case", 256)),
+        max_hits_per_case=int(engine.get("max_hits_per_case", 32)),
+        max_detainers_per_case=int(engine.get("max_detainers_per_case", 16)),
     )
 
 

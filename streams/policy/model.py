@@ -120,6 +120,16 @@ class Policy:
     jurisdictions: dict[str, Jurisdiction] = field(default_factory=dict)
     source: str = "<default>"
     monitor: ShareMonitorSettings = field(default_factory=ShareMonitorSettings)
+    # The event clock (engine/watermark.py): the watermark follows the clock_quorum-th newest
+    # event time over distinct bookings; an event more than max_clock_skew ahead of that is held
+    # (at most max_held_events) until corroborated, else it ends as the dead letter "future".
+    clock_quorum: int = 3
+    max_clock_skew: int = 3600 * 1_000_000
+    max_held_events: int = 100_000
+    # Per-case state bounds: input beyond them is the dead letter "case_limit".
+    max_events_per_case: int = 256
+    max_hits_per_case: int = 32
+    max_detainers_per_case: int = 16
 
     def local_policy(self, jurisdiction: str | None) -> LocalPolicy | None:
         entry = self.jurisdictions.get(jurisdiction) if jurisdiction else None
