@@ -1,0 +1,51 @@
+"""The layering docs/architecture.md promises, read from the code's own imports."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "streams"
+KAFKA_CLIENTS = ("faust", "aiokafka", "kafka", "mode")
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every module a file imports, at any depth (lazy imports inside functions count too)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def files(*parts: str) -> list[Path]:
+    target = PACKAGE.joinpath(*parts)
+    return [target] if target.suffix == ".py" else sorted(target.rglob("*.py"))
+
+
+def offenders(paths: list[Path], forbidden: tuple[str, ...]) -> list[str]:
+    return [
+        f"{path.relative_to(PACKAGE.parent)} imports {name}"
+        for path in paths
+        for name in sorted(imports_of(path))
+        if any(name == bad or name.startswith(bad + ".") for bad in forbidden)
+    ]
+
+
+@pytest.mark.parametrize("package", ["engine", "contract", "policy"])
+def test_the_core_imports_no_kafka_client_and_no_driver(package: str) -> None:
+    forbidden = (*KAFKA_CLIENTS, "streams.streaming", "streams.kafka", "streams.cli")
+    assert offenders(files(package), forbidden) == []
+
+
+def test_the_contract_knows_nothing_of_the_engine() -> None:
+    assert offenders(files("contract"), ("streams.engine",)) == []
+
+
+@pytest.mark.parametrize("module", ["headers.py", "partition.py", "stamp.py"])
+def test_the_streaming_protocol_core_is_pure(module: str) -> None:
+    assert offenders(files("streaming", module), KAFKA_CLIENTS) == []
