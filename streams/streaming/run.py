@@ -53,6 +53,11 @@ def fresh_topics(
     return settings
 
 
+#: Worker timing for the embedded Tansu broker, which accepts any session timeout: a crashed
+#: worker's partitions move within seconds. Apache Kafka needs the worker's defaults.
+EMBEDDED_TIMING = ("--session-timeout", "2", "--heartbeat-interval", "0.5")
+
+
 def event_worker_args(metrics_port: int | None = None, *extra: str) -> list[str]:
     """Flags of a worker for recorded logs: event clock, memory store, /metrics on loopback."""
     metrics = ["--metrics-port", str(metrics_port or 0)]

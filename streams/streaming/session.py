@@ -11,7 +11,12 @@ from pathlib import Path
 from streams.kafka.settings import KafkaSettings
 from streams.policy.model import Policy
 from streams.streaming.app import WorkerConfig
-from streams.streaming.run import WorkerProcess, create_topics, event_worker_args
+from streams.streaming.run import (
+    EMBEDDED_TIMING,
+    WorkerProcess,
+    create_topics,
+    event_worker_args,
+)
 
 
 @contextmanager
@@ -32,7 +37,11 @@ def kafka_session(
             settings = replace(settings, brokers=(broker.bootstrap,))
             create_topics(WorkerConfig(settings, policy))
             logs = log_dir or Path(tempfile.mkdtemp(prefix="holdwatch-"))
-            args = [*event_worker_args(), *worker_args]  # later flags win (argparse)
+            args = [
+                *event_worker_args(),
+                *EMBEDDED_TIMING,
+                *worker_args,
+            ]  # later flags win (argparse)
             stack.enter_context(WorkerProcess(settings, args, logs / "worker.log"))
         else:
             create_topics(WorkerConfig(settings, policy))

@@ -8,22 +8,29 @@ from pathlib import Path
 
 import pytest
 
-from streams.kafka.broker import EmbeddedBroker
+from streams.kafka.broker import BrokerProcess
 from streams.kafka.settings import KafkaSettings
 from streams.policy.load import load_policy
 from streams.streaming.run import WorkerProcess, fresh_topics
+from tests.integration.brokers import BROKERS, running_broker, worker_timing
 
 pytestmark = pytest.mark.kafka
 
 
-@pytest.fixture(scope="module")
-def broker() -> Iterator[EmbeddedBroker]:
-    with EmbeddedBroker() as running:
+@pytest.fixture(scope="module", params=BROKERS)
+def broker(request: pytest.FixtureRequest) -> Iterator[BrokerProcess]:
+    """Every test here runs on the embedded Tansu broker and on Apache Kafka."""
+    with running_broker(request.param) as running:
         yield running
 
 
 @pytest.fixture
-def settings(broker: EmbeddedBroker) -> KafkaSettings:
+def broker_kind(broker: BrokerProcess) -> str:
+    return "tansu" if broker.name == "Tansu" else "kafka"
+
+
+@pytest.fixture
+def settings(broker: BrokerProcess) -> KafkaSettings:
     """Fresh topics (own prefix, so own consumer group and changelog) for each test."""
     return fresh_topics([broker.bootstrap], load_policy())
 
@@ -32,14 +39,16 @@ WorkerFactory = Callable[..., WorkerProcess]
 
 
 @pytest.fixture
-def start_worker(settings: KafkaSettings, tmp_path: Path) -> Iterator[WorkerFactory]:
+def start_worker(
+    settings: KafkaSettings, tmp_path: Path, broker_kind: str
+) -> Iterator[WorkerFactory]:
     started: list[WorkerProcess] = []
     numbers = itertools.count(1)
 
     def start(*args: str) -> WorkerProcess:
         worker = WorkerProcess(
             settings,
-            ["--store", "memory", "--metrics-port", "0", *args],
+            ["--store", "memory", "--metrics-port", "0", *worker_timing(broker_kind), *args],
             tmp_path / f"worker{next(numbers)}.log",
         )
         started.append(worker.start())

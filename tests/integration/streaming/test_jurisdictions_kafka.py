@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from streams.generate import generate
-from streams.kafka.broker import EmbeddedBroker
+from streams.kafka.broker import BrokerProcess
 from streams.kafka.settings import KafkaSettings
 from streams.policy.load import default_policy_text, parse_policy
 from streams.streaming.replay import KafkaReplay
@@ -32,7 +32,7 @@ def monitor_policy_text() -> str:
 
 
 def test_jurisdiction_alerts_match_the_in_process_replay(
-    broker: EmbeddedBroker, settings: KafkaSettings, tmp_path: Path
+    broker: BrokerProcess, settings: KafkaSettings, tmp_path: Path
 ) -> None:
     policy_file = tmp_path / "policy.toml"
     policy_file.write_text(monitor_policy_text())

@@ -12,12 +12,12 @@ import orjson
 import pytest
 
 from streams.generate import generate
-from streams.kafka.broker import EmbeddedBroker
 from streams.kafka.settings import KafkaSettings
 from streams.policy.load import load_policy
 from streams.streaming.app import WorkerConfig
 from streams.streaming.replay import KafkaReplay
 from streams.streaming.run import WorkerProcess, create_topics, event_worker_args
+from tests.integration.brokers import BROKERS, running_broker, worker_timing
 from tests.integration.streaming.conftest import WorkerFactory
 from tests.support import Events, alert_set, firing, replay
 
@@ -97,7 +97,8 @@ def test_bad_messages_end_in_dead_letters_with_their_bytes_and_position(
     assert {"key_mismatch", "invalid_utf8"} <= reasons
 
 
-def test_a_restarted_worker_keeps_its_cases(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", BROKERS)
+def test_a_restarted_worker_keeps_its_cases(tmp_path: Path, kind: str) -> None:
     # Its own broker: after the two-worker test, a SIGKILLed-and-restarted worker on the same
     # Tansu broker was seen never to answer the next run's start barrier (a broker-side group
     # quirk, see docs/kafka-notes.md); isolation keeps this test about recovery.
@@ -109,13 +110,13 @@ def test_a_restarted_worker_keeps_its_cases(tmp_path: Path) -> None:
         ev.detainer("2018-03-05 11:00", action="served"),
         ev.release("2018-03-06 10:00", "eligible"),
     ]
-    with EmbeddedBroker() as broker:
+    with running_broker(kind) as broker:
         config = WorkerConfig(
             replace(KafkaSettings(), brokers=(broker.bootstrap,), partitions=4), load_policy()
         )
         create_topics(config)
         settings = config.kafka
-        args = event_worker_args()
+        args = [*event_worker_args(), *worker_timing(kind)]
         with WorkerProcess(settings, args, tmp_path / "first.log") as first:
             alerts, _ = kafka_replay(settings, [orjson.dumps(e) for e in before])
             assert firing(alerts, "hold_limit_exceeded") == []
