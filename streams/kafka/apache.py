@@ -228,6 +228,7 @@ class ApacheKafka(BrokerProcess):
         self._data_arg = data_dir
         self._work: Path | None = None
         self._controller_port: int | None = None
+        self._setup_port: int | None = None
         self.image, self.compose_env = compose_kafka_service(compose_file)
 
     @property
@@ -239,6 +240,8 @@ class ApacheKafka(BrokerProcess):
     def _prepare(self, port: int) -> None:
         check_cluster_id(self.compose_env.get("CLUSTER_ID", ""))
         self.classpath = kafka_classpath(self.pom_file)
+        if (self.work_dir / "data" / "meta.properties").exists() and port == self._setup_port:
+            return  # a restart: configured and formatted already, as a container's volume is
         if self._controller_port is None:
             self._controller_port = free_port(self.host)
         controller = self.compose_env.get("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER")
@@ -273,6 +276,7 @@ class ApacheKafka(BrokerProcess):
                 f"the compose kafka configuration does not start: {' | '.join(lines[-3:])}"
             )
         self.server_properties = configs["final"] / "server.properties"
+        self._setup_port = port
 
     def _command(self, port: int) -> tuple[list[str], dict[str, str]]:
         final = self.server_properties.parent
