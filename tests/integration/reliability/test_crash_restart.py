@@ -21,12 +21,12 @@ import orjson
 import pytest
 
 from streams.generate import generate
-from streams.kafka.broker import EmbeddedBroker
 from streams.kafka.settings import KafkaSettings
 from streams.policy.load import load_policy
 from streams.streaming import headers as hdr
 from streams.streaming.replay import KafkaReplay
 from streams.streaming.run import WorkerProcess, event_worker_args, fresh_topics
+from tests.integration.brokers import BROKERS, running_broker, worker_timing
 from tests.support import alert_set, replay
 
 pytestmark = pytest.mark.kafka
@@ -35,15 +35,18 @@ KILLS = 5
 BOOKINGS = 3000
 
 
-def test_sigkill_restarts_during_a_kafka_replay_lose_and_invent_no_alert(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", BROKERS)
+def test_sigkill_restarts_during_a_kafka_replay_lose_and_invent_no_alert(
+    tmp_path: Path, kind: str
+) -> None:
     lines = list(generate(BOOKINGS, 23, date(2011, 10, 1), 200))
     expected, _, _ = replay(load_policy(), lines)
     assert expected
 
     rnd = random.Random(20111006)
-    with EmbeddedBroker() as broker:
+    with running_broker(kind) as broker:
         settings = fresh_topics([broker.bootstrap], load_policy(), tag="c")
-        extra = event_worker_args()
+        extra = [*event_worker_args(), *worker_timing(kind)]
         worker = WorkerProcess(settings, extra, tmp_path / "worker.log").start()
 
         alerts: list[dict[str, Any]] = []

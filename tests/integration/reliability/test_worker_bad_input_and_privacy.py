@@ -23,13 +23,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from streams.cli.main import main
 from streams.contract.dead_letters import original_bytes
-from streams.kafka.broker import EmbeddedBroker, free_port
+from streams.kafka.broker import free_port
 from streams.kafka.settings import KafkaSettings
 from streams.policy.load import load_policy
 from streams.streaming import headers as hdr
 from streams.streaming.app import WorkerConfig
 from streams.streaming.replay import KafkaReplay
 from streams.streaming.run import WorkerProcess, create_topics, event_worker_args, fresh_topics
+from tests.integration.brokers import BROKERS, running_broker, worker_timing
 from tests.support import Events
 from tests.unit.reliability import strategies as S
 
@@ -39,14 +40,18 @@ BAD_MESSAGES = 300
 PERSON = "PERSON-RAW-7f3a9c"  # a raw person id that must never leave the decoder
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+@pytest.fixture(scope="module", params=BROKERS)
+def env(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[dict[str, Any]]:
     logs = tmp_path_factory.mktemp("worker")
-    with EmbeddedBroker() as broker:
+    with running_broker(request.param) as broker:
         settings = fresh_topics([broker.bootstrap], load_policy(), tag="r")
         port = free_port()
         worker = WorkerProcess(
-            settings, event_worker_args(port, "--log-level", "info"), logs / "worker.log"
+            settings,
+            event_worker_args(port, "--log-level", "info", *worker_timing(request.param)),
+            logs / "worker.log",
         )
         with worker:
             yield {"settings": settings, "port": port, "log": logs / "worker.log", "broker": broker}
