@@ -20,6 +20,7 @@ from rich.table import Table
 
 from streams.cli.common import policy_from_args
 from streams.cli.errors import UsageError
+from streams.cli.worker import add_broker_flags, kafka_settings
 from streams.kafka.settings import KafkaSettings
 from streams.replay.runner import InProcessReplay
 from streams.replay.source import LogSource
@@ -37,7 +38,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="run broker, worker and a replay of the bundled sample log (no Docker needed)",
         description="Start an embedded Kafka-protocol broker and one Faust worker, replay the "
         "bundled sample log through them, print alerts as they fire and a summary. Ctrl-C stops "
-        "everything.",
+        "everything. With --broker, use that Kafka cluster instead of the embedded broker (the "
+        "demo's worker and topics are its own: a fresh topic prefix).",
     )
     parser.add_argument(
         "--log", metavar="FILE", help="replay this log instead of the bundled sample"
@@ -56,6 +58,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--policy", metavar="FILE", help="TOML policy replacing the shipped default"
     )
     parser.add_argument("--quiet-alerts", action="store_true", help="do not print each alert")
+    add_broker_flags(parser)
     parser.set_defaults(run=run, allowed_lateness=None)
 
 
@@ -98,9 +101,17 @@ def run(args: argparse.Namespace) -> int:
     dead: list[dict[str, Any]] = []
     console.print(f"[bold]Holdwatch demo[/]: replaying {log.name} through Kafka and a Faust worker")
     with ExitStack() as stack:
-        with console.status("starting the embedded broker and a worker ..."):
+        embedded = not args.broker
+        where = "the embedded broker" if embedded else args.broker
+        with console.status(f"starting a worker on {where} ..."):
             settings = stack.enter_context(
-                kafka_session(KafkaSettings(), policy, True, worker_args)
+                kafka_session(
+                    kafka_settings(args) if args.broker else KafkaSettings(),
+                    policy,
+                    embedded,
+                    worker_args,
+                    own_worker=True,
+                )
             )
         console.print(
             f"broker {settings.brokers[0]}, worker metrics http://127.0.0.1:{args.metrics_port}/metrics"
