@@ -178,7 +178,9 @@ def run_raw(produced: Produced, timeout: float) -> dict[str, Any]:
 # -- bare Faust ----------------------------------------------------------------------------------
 
 
-def run_bare_faust(produced: Produced, workdir: Path, timeout: float) -> dict[str, Any]:
+def run_bare_faust(
+    produced: Produced, workdir: Path, timeout: float, timing: tuple[str, ...] = ()
+) -> dict[str, Any]:
     out = workdir / f"faust-bare-{produced.run_id}.json"
     out.unlink(missing_ok=True)
     env = dict(
@@ -189,6 +191,7 @@ def run_bare_faust(produced: Produced, workdir: Path, timeout: float) -> dict[st
         BENCH_EXPECT=str(produced.messages),
         BENCH_OUT=str(out),
         BENCH_APP_ID=f"bench-bare-{produced.run_id}",
+        **_timing_env(timing),
     )
     log = (workdir / f"faust-bare-{produced.run_id}.log").open("wb")
     proc = subprocess.Popen(
@@ -223,6 +226,17 @@ def run_bare_faust(produced: Produced, workdir: Path, timeout: float) -> dict[st
     }
 
 
+def _timing_env(timing: tuple[str, ...]) -> dict[str, str]:
+    """The worker's ``--session-timeout``/``--heartbeat-interval`` flags for the bare agent."""
+    flags = dict(zip(timing[::2], timing[1::2], strict=True))
+    env = {}
+    if "--session-timeout" in flags:
+        env["BENCH_SESSION_TIMEOUT"] = flags["--session-timeout"]
+    if "--heartbeat-interval" in flags:
+        env["BENCH_HEARTBEAT_INTERVAL"] = flags["--heartbeat-interval"]
+    return env
+
+
 def _stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
     if proc.poll() is not None:
         return
@@ -238,7 +252,13 @@ def _stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
 # -- Holdwatch workers ---------------------------------------------------------------------------
 
 
-def run_workers(produced: Produced, workers: int, workdir: Path, timeout: float) -> dict[str, Any]:
+def run_workers(
+    produced: Produced,
+    workers: int,
+    workdir: Path,
+    timeout: float,
+    timing: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """Start ``workers`` Holdwatch workers on pre-produced topics; time start barrier -> end barrier."""
     from streams.streaming.replay import OutputReader
     from streams.streaming.run import WorkerProcess, event_worker_args
@@ -269,7 +289,7 @@ def run_workers(produced: Produced, workers: int, workdir: Path, timeout: float)
     procs = [
         WorkerProcess(
             produced.settings,
-            event_worker_args(),
+            [*event_worker_args(), *timing],
             log_path=workdir / f"worker-{produced.run_id}-{i}.log",
         ).start()
         for i in range(workers)

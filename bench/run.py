@@ -58,6 +58,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--quick", action="store_true", help="small smoke run: 20,000 events, 2,000 on Kafka"
     )
     parser.add_argument("--skip-kafka", action="store_true", help="in-process rows only")
+    parser.add_argument(
+        "--broker",
+        choices=("tansu", "kafka"),
+        default="tansu",
+        help="broker of the Kafka rows: the embedded Tansu broker (default) or Apache Kafka as "
+        "docker-compose.yml configures it (Java 17 and Maven needed)",
+    )
     parser.add_argument("--skip-quix", action="store_true", help="no Quix Streams row")
     parser.add_argument("--timeout", type=float, default=300.0, help="limit per Kafka row, seconds")
     args = parser.parse_args(argv)
@@ -256,7 +263,8 @@ def kafka_rows(
     args: argparse.Namespace, log: Path, workdir: Path
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     from bench import kafka_rows as k
-    from streams.kafka.broker import EmbeddedBroker
+    from streams.kafka.broker import BrokerProcess, EmbeddedBroker
+    from streams.streaming.run import EMBEDDED_TIMING
 
     prefix_log = head(log, args.kafka_events, workdir / f"kafka-{args.kafka_events}.jsonl")
     reference = reference_alerts(prefix_log)
@@ -264,7 +272,17 @@ def kafka_rows(
     rows: list[dict[str, Any]] = []
     detail: dict[str, Any] = {"reference_alerts": len(reference)}
     stamp = f"{os.getpid()}{int(time.time()) % 100000}"
-    with EmbeddedBroker(log_path=workdir / "tansu.log") as broker:
+    broker_process: BrokerProcess
+    if args.broker == "kafka":
+        from streams.kafka.apache import ApacheKafka
+
+        broker_process = ApacheKafka(log_path=workdir / "kafka.log", heap="1g")
+        timing: tuple[str, ...] = ()  # the worker's defaults suit Apache Kafka
+    else:
+        broker_process = EmbeddedBroker(log_path=workdir / "tansu.log")
+        timing = EMBEDDED_TIMING
+    detail["broker"] = args.broker
+    with broker_process as broker:
         with prefix_log.open("rb") as lines:
             one = k.preproduce(broker.bootstrap, f"b1{stamp}.", lines)
         detail["produce_one"] = {
@@ -273,11 +291,11 @@ def kafka_rows(
             "seconds": one.seconds,
         }
         raw = k.run_raw(one, args.timeout)
-        bare = k.run_bare_faust(one, workdir, args.timeout)
-        w1 = k.run_workers(one, 1, workdir, args.timeout)
+        bare = k.run_bare_faust(one, workdir, args.timeout, timing)
+        w1 = k.run_workers(one, 1, workdir, args.timeout, timing)
         with prefix_log.open("rb") as lines:
             two = k.preproduce(broker.bootstrap, f"b2{stamp}.", lines)
-        w2 = k.run_workers(two, 2, workdir, args.timeout)
+        w2 = k.run_workers(two, 2, workdir, args.timeout, timing)
         quix = (
             None
             if args.skip_quix
