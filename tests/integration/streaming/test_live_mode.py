@@ -16,7 +16,7 @@ from tests.support import Events
 pytestmark = pytest.mark.kafka
 
 
-def test_the_alert_arrives_within_two_seconds_of_the_deadline_with_no_further_event(
+def test_the_alert_arrives_within_a_second_of_the_deadline_with_no_further_event(
     settings: KafkaSettings, start_worker: WorkerFactory
 ) -> None:
     start_worker("--clock", "wall")
@@ -57,4 +57,4 @@ def test_the_alert_arrives_within_two_seconds_of_the_deadline_with_no_further_ev
     consumer.close()
     assert arrived is not None, "no hold_limit_exceeded alert"
     assert arrived >= deadline
-    assert arrived - deadline < 2 * timestamps.MICROS
+    assert arrived - deadline <= timestamps.MICROS
