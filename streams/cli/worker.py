@@ -95,6 +95,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="consumer-group heartbeat (default 3; below a third of --session-timeout)",
     )
     parser.add_argument(
+        "--no-changelog-sync",
+        dest="changelog_sync",
+        action="store_false",
+        help="do not end each checkpoint's changelog writes with a sync tombstone: safe on "
+        "Apache Kafka (exact latest offsets), needed on the embedded Tansu broker",
+    )
+    parser.add_argument(
         "--log-level", default="warning", choices=("debug", "info", "warning", "error")
     )
     parser.set_defaults(run=run)
@@ -120,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
         live_lateness_us=args.live_lateness,
         checkpoint_interval=args.checkpoint_interval,
         session_timeout=args.session_timeout,
+        changelog_sync=args.changelog_sync,
         heartbeat_interval=args.heartbeat_interval,
     )
     run_in_process(

@@ -51,14 +51,20 @@ def acting_for(event: Any) -> Iterator[None]:
         _current_event.reset(token)
 
 
-async def sync_changelog(app: Any, table: Any, partitions: Iterable[int]) -> None:
-    """Deliver everything produced so far, then one lone tombstone per written changelog partition."""
+async def sync_changelog(
+    app: Any, table: Any, partitions: Iterable[int], tombstones: bool = True
+) -> None:
+    """Deliver everything produced so far, then one lone tombstone per written changelog partition
+    (``tombstones=False``, for brokers whose latest offset is exact such as Apache Kafka: only
+    the delivery)."""
     wanted = sorted(set(partitions))
     if not wanted:
         return
     # Faust's flush returns with at most one buffered record still on its way to the producer;
     # a tombstone batched with that one record still leaves it readable (end = its offset + 1).
     await app.producer.flush()
+    if not tombstones:
+        return
     futures = [table.send_changelog(p, SYNC_KEY, None, value_serializer="raw") for p in wanted]
     await asyncio.gather(*futures)
 

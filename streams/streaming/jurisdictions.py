@@ -298,7 +298,9 @@ def install(worker: Any, on_evaluate: Evaluated | None = None) -> None:
                         table.pop(key, None)
                     else:
                         table[key] = value
-        await commit.sync_changelog(app, table, (q for q in mine if pending.writes.get(q)))
+        await commit.sync_changelog(
+            app, table, (q for q in mine if pending.writes.get(q)), tombstones=cfg.changelog_sync
+        )
         for q, event in pending.acks:
             if q in mine:
                 await state["stream"].ack(event)

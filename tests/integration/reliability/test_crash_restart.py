@@ -26,7 +26,7 @@ from streams.policy.load import load_policy
 from streams.streaming import headers as hdr
 from streams.streaming.replay import KafkaReplay
 from streams.streaming.run import WorkerProcess, event_worker_args, fresh_topics
-from tests.integration.brokers import BROKERS, running_broker, worker_timing
+from tests.integration.brokers import BROKERS, running_broker, worker_flags
 from tests.support import alert_set, replay
 
 pytestmark = pytest.mark.kafka
@@ -46,7 +46,7 @@ def test_sigkill_restarts_during_a_kafka_replay_lose_and_invent_no_alert(
     rnd = random.Random(20111006)
     with running_broker(kind) as broker:
         settings = fresh_topics([broker.bootstrap], load_policy(), tag="c")
-        extra = [*event_worker_args(), *worker_timing(kind)]
+        extra = [*event_worker_args(), *worker_flags(kind)]
         worker = WorkerProcess(settings, extra, tmp_path / "worker.log").start()
 
         alerts: list[dict[str, Any]] = []

@@ -30,7 +30,7 @@ from streams.streaming import headers as hdr
 from streams.streaming.app import WorkerConfig
 from streams.streaming.replay import KafkaReplay
 from streams.streaming.run import WorkerProcess, create_topics, event_worker_args, fresh_topics
-from tests.integration.brokers import BROKERS, running_broker, worker_timing
+from tests.integration.brokers import BROKERS, running_broker, worker_flags
 from tests.support import Events
 from tests.unit.reliability import strategies as S
 
@@ -50,7 +50,7 @@ def env(
         port = free_port()
         worker = WorkerProcess(
             settings,
-            event_worker_args(port, "--log-level", "info", *worker_timing(request.param)),
+            event_worker_args(port, "--log-level", "info", *worker_flags(request.param)),
             logs / "worker.log",
         )
         with worker:

@@ -12,7 +12,7 @@ from streams.kafka.broker import BrokerProcess
 from streams.kafka.settings import KafkaSettings
 from streams.policy.load import load_policy
 from streams.streaming.run import WorkerProcess, fresh_topics
-from tests.integration.brokers import BROKERS, running_broker, worker_timing
+from tests.integration.brokers import BROKERS, running_broker, worker_flags
 
 pytestmark = pytest.mark.kafka
 
@@ -48,7 +48,7 @@ def start_worker(
     def start(*args: str) -> WorkerProcess:
         worker = WorkerProcess(
             settings,
-            ["--store", "memory", "--metrics-port", "0", *worker_timing(broker_kind), *args],
+            ["--store", "memory", "--metrics-port", "0", *worker_flags(broker_kind), *args],
             tmp_path / f"worker{next(numbers)}.log",
         )
         started.append(worker.start())

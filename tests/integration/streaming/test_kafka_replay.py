@@ -17,7 +17,7 @@ from streams.policy.load import load_policy
 from streams.streaming.app import WorkerConfig
 from streams.streaming.replay import KafkaReplay
 from streams.streaming.run import WorkerProcess, create_topics, event_worker_args
-from tests.integration.brokers import BROKERS, running_broker, worker_timing
+from tests.integration.brokers import BROKERS, running_broker, worker_flags
 from tests.integration.streaming.conftest import WorkerFactory
 from tests.support import Events, alert_set, firing, replay
 
@@ -116,7 +116,7 @@ def test_a_restarted_worker_keeps_its_cases(tmp_path: Path, kind: str) -> None:
         )
         create_topics(config)
         settings = config.kafka
-        args = [*event_worker_args(), *worker_timing(kind)]
+        args = [*event_worker_args(), *worker_flags(kind)]
         with WorkerProcess(settings, args, tmp_path / "first.log") as first:
             alerts, _ = kafka_replay(settings, [orjson.dumps(e) for e in before])
             assert firing(alerts, "hold_limit_exceeded") == []
