@@ -85,6 +85,27 @@ class Events:
         return self._base("release", at) | {"phase": phase}
 
 
+def two_detainers(
+    ev: Events, lift_first: str | None, custody_end: str | None
+) -> list[dict[str, Any]]:
+    """Booked Mon, two 2011 detainers issued together and served, eligible Tue 10:00: both
+    deadlines are Thu 2011-10-06 10:00."""
+    events = [
+        ev.booking("2011-10-03 08:00"),
+        ev.hit("2011-10-03 09:00"),
+        ev.detainer("2011-10-03 10:00", detainer_id="dt-1"),
+        ev.detainer("2011-10-03 10:00", detainer_id="dt-2"),
+        ev.detainer("2011-10-03 12:00", action="served", detainer_id="dt-1"),
+        ev.detainer("2011-10-03 12:00", action="served", detainer_id="dt-2"),
+        ev.release("2011-10-04 10:00", "eligible"),
+    ]
+    if lift_first:
+        events.append(ev.detainer(lift_first, action="lifted", detainer_id="dt-1"))
+    if custody_end:
+        events.append(ev.release(custody_end, "transferred_to_ice"))
+    return events
+
+
 def lines(events: list[dict[str, Any]]) -> list[bytes]:
     return [orjson.dumps(e) for e in events]
 

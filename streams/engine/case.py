@@ -28,8 +28,10 @@ CUSTODY_END_PHASES = frozenset({"released", "transferred_to_ice", "transferred_o
 
 #: Up to this many event ids, ``Case.seen`` is a sorted tuple (a set costs 216 bytes empty).
 SEEN_TUPLE_MAX = 8
+#: An emitted alert's identity within its case: (rule, occurred_at, detainer id or "").
+EmittedKey = tuple[str, int, str]
 #: No alerts emitted yet: shared, read-only; ``record_emitted`` replaces it by a dict.
-NO_EMITTED: Mapping[tuple[str, int], str] = MappingProxyType({})
+NO_EMITTED: Mapping[EmittedKey, str] = MappingProxyType({})
 
 Seen = tuple[str, ...] | set[str]
 Charges = tuple[tuple[str, str], ...]
@@ -81,7 +83,7 @@ class Detainer:
     reported: bool = False  # its detainer fact went to the jurisdiction monitor
 
 
-def _no_emitted() -> Mapping[tuple[str, int], str]:
+def _no_emitted() -> Mapping[EmittedKey, str]:
     return NO_EMITTED
 
 
@@ -102,9 +104,9 @@ class Case:
     custody_end_event: str | None = None
     last_event_at: int = 0
     seen: Seen = ()  # event ids applied: a sorted tuple, a set past SEEN_TUPLE_MAX
-    # Alerts already emitted: (rule, occurred_at) -> "firing" | "resolved"; write through
-    # ``record_emitted`` (the default is a shared read-only empty mapping).
-    emitted: Mapping[tuple[str, int], str] = field(default_factory=_no_emitted)
+    # Alerts already emitted: (rule, occurred_at, detainer id or "") -> "firing" | "resolved";
+    # write through ``record_emitted`` (the default is a shared read-only empty mapping).
+    emitted: Mapping[EmittedKey, str] = field(default_factory=_no_emitted)
     # Due time of this case's pending timer entry (engine bookkeeping, rebuilt on recovery).
     timer_at: int | None = None
     # The rules' findings for the case as it is now (engine cache: rules are pure functions of
@@ -119,7 +121,7 @@ class Case:
         self.detainers = (*self.detainers, record)
         return record
 
-    def record_emitted(self, key: tuple[str, int], state: str) -> None:
+    def record_emitted(self, key: EmittedKey, state: str) -> None:
         emitted = self.emitted
         if not isinstance(emitted, dict):
             emitted = dict(emitted)
@@ -232,7 +234,12 @@ def to_primitive(case: Case) -> dict[str, Any]:
         "ce": [case.custody_end_at, case.custody_end_phase, case.custody_end_event],
         "l": case.last_event_at,
         "s": sorted(case.seen),
-        "e": [[rule, at, state] for (rule, at), state in case.emitted.items()],
+        # [rule, at, state] for a booking-level alert (the layout before per-detainer keys),
+        # [rule, at, state, detainer] for a per-detainer one.
+        "e": [
+            [rule, at, state, detainer] if detainer else [rule, at, state]
+            for (rule, at, detainer), state in case.emitted.items()
+        ],
     }
 
 
@@ -240,8 +247,20 @@ def _intern_or_none(text: str | None) -> str | None:
     return None if text is None else _intern(text)
 
 
+def _emitted_entry(entry: list[Any]) -> tuple[EmittedKey, str]:
+    """One stored emitted entry. A changelog written before per-detainer keys holds
+    ``[rule, at, state]`` for every alert: it loads with no detainer, and ``alerts.reconcile``
+    lets the first detainer's finding with that rule and time continue it under its old id (so
+    its ``resolved`` matches the ``firing`` already sent); the other detainers fire anew."""
+    if len(entry) == 3:
+        rule, at, state = entry
+        return (rule, at, ""), state
+    rule, at, state, detainer = entry
+    return (rule, at, detainer), state
+
+
 def from_primitive(data: dict[str, Any]) -> Case:
-    emitted = {(rule, at): state for rule, at, state in data["e"]}
+    emitted = dict(_emitted_entry(entry) for entry in data["e"])
     return Case(
         booking_id=data["b"],
         jurisdiction=_intern_or_none(data["j"]),

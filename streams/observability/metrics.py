@@ -108,7 +108,7 @@ class WorkerMetrics:
         )
         self.past_deadline = Gauge(
             "holdwatch_holds_past_deadline",
-            "Holds whose hold_limit_exceeded alert is firing",
+            "Held bookings with a hold_limit_exceeded alert firing (for any of their detainers)",
             ["jurisdiction"],
             registry=registry,
         )
@@ -224,9 +224,11 @@ class WorkerMetrics:
                 continue
             where = case.jurisdiction if case.jurisdiction in known else OTHER
             active[where] += 1
+            # One alert per detainer (key: rule, occurred_at, detainer): a booking counts once
+            # however many of its detainers are past their deadline, as in ``active_holds``.
             if any(
-                rule == "hold_limit_exceeded" and state == "firing"
-                for (rule, _), state in case.emitted.items()
+                key[0] == "hold_limit_exceeded" and state == "firing"
+                for key, state in case.emitted.items()
             ):
                 past[where] += 1
         self.open_cases.set(count)
