@@ -250,8 +250,9 @@ def _keep(
     candidate: Fact,
     anchored: bool,
 ) -> Fact:
-    """Earliest wins; while the anchor is unknown the other one is kept in ``spare``."""
-    if current is None or candidate[0] < current[0]:
+    """Earliest wins (ties by phase, then event id, as ``_settle`` sorts); while the anchor is
+    unknown the other one is kept in ``spare``."""
+    if current is None or candidate < current:
         if current is not None and not anchored:
             case.spare = (*case.spare, (slot, *current))
         return candidate
@@ -392,7 +393,12 @@ def apply(case: Case, event: Event, mark: int | None = None, digest: bytes | Non
         now: Fact | None
         if phase == "eligible":
             if anchored:  # the common path: no spare to keep
-                if _earliest(case.eligible_at, at):
+                first, by = case.eligible_at, case.eligible_event
+                if (
+                    first is None
+                    or at < first
+                    or (at == first and by is not None and event_id < by)
+                ):
                     case.eligible_at, case.eligible_event = at, event_id
             else:
                 now = (
@@ -404,7 +410,15 @@ def apply(case: Case, event: Event, mark: int | None = None, digest: bytes | Non
                     case, "el", now, (at, None, event_id), anchored
                 )
         elif anchored:
-            if _earliest(case.custody_end_at, at):
+            first = case.custody_end_at
+            if (
+                first is None
+                or at < first
+                or (
+                    at == first
+                    and (phase, event_id) < (case.custody_end_phase, case.custody_end_event)
+                )
+            ):
                 case.custody_end_at, case.custody_end_phase, case.custody_end_event = (
                     at,
                     _intern(phase),
