@@ -48,6 +48,8 @@ class Outcome:
     # Seconds spent on this message itself (decode, validate, engine), without the time it was
     # held for the watermark merge: the hot path, which "decided" - "received" is not in replay.
     processed: float = 0.0
+    unlisted: bool = False  # a booking accepted with a jurisdiction outside the policy table
+    ignored: int = 0  # stored facts this event's time made inconsistent (engine/case.py)
 
 
 @dataclass(order=True, slots=True)
@@ -197,6 +199,8 @@ class PartitionDriver:
     ) -> Outcome:
         late = event.at < self.engine.watermark.value
         started = perf_counter()
+        stats = self.engine.stats
+        unlisted, ignored = stats.unlisted_jurisdiction, stats.inconsistent_ignored
         try:
             result = self.engine.process(event, observe=False)
         except Rejected as rejected:
@@ -218,4 +222,6 @@ class PartitionDriver:
             received=received,
             validated=validated,
             processed=(validated - received) + (perf_counter() - started),
+            unlisted=stats.unlisted_jurisdiction != unlisted,
+            ignored=stats.inconsistent_ignored - ignored,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import orjson
+import pytest
 
 from streams.contract import timestamps
 from streams.policy.load import load_policy
@@ -47,3 +48,80 @@ def test_processed_time_leaves_out_the_wait_for_the_watermark_merge() -> None:
     assert outcome.result == "accepted"
     assert decided - outcome.received >= 0.05  # "decided" includes the wait
     assert 0 < outcome.processed < 0.05  # "processed" does not
+
+
+def _held_past_deadline(ev: Events) -> list[dict]:
+    return [
+        ev.booking("2011-10-03 08:00"),
+        ev.hit("2011-10-03 09:00"),
+        ev.detainer("2011-10-03 10:00"),
+        ev.release("2011-10-04 10:00", "eligible"),
+    ]
+
+
+def _contradicting(ev: Events, reason: str) -> tuple[list[dict], dict]:
+    """A clean case and one event that contradicts it, for each engine reason of issue 12 §4."""
+    events = _held_past_deadline(ev)
+    if reason == "conflicting_duplicate":
+        return events, events[3] | {"occurred_at": "2011-10-05T10:00:00-04:00"}
+    if reason == "inconsistent_time":
+        return events, ev.release("2011-10-03 07:00")
+    if reason == "unknown_jurisdiction":
+        return events[1:], events[0] | {"jurisdiction": "ny-newyorkcity"}
+    assert reason == "case_limit"
+    events += [ev.hit(f"2011-10-03 09:{i:02d}") for i in range(1, 32)]
+    return events, ev.hit("2011-10-03 09:59")
+
+
+@pytest.mark.parametrize(
+    "reason", ["conflicting_duplicate", "inconsistent_time", "unknown_jurisdiction", "case_limit"]
+)
+def test_the_worker_core_dead_letters_contradictory_input(reason: str) -> None:
+    """The worker's per-partition core turns the engine's refusal into a dead letter with the
+    original bytes and its place, and goes on (issue 12 §4; fails on main: no such reasons)."""
+    driver = PartitionDriver(
+        0, TOPICS, load_policy(), lambda alert: None, type_of_topic=TYPE_OF_TOPIC
+    )
+    ev = Events(f"bk-{reason}")
+    events, bad = _contradicting(ev, reason)
+    for offset, event in enumerate(events):
+        topic = f"{event['type']}s"
+        (outcome,), _ = driver.on_message(
+            topic, ev.booking_id.encode(), orjson.dumps(event), None, offset
+        )
+        assert outcome.result in ("accepted", "dead_letter")
+    topic = f"{bad['type']}s"
+    (outcome,), _ = driver.on_message(topic, ev.booking_id.encode(), orjson.dumps(bad), None, 99)
+    assert outcome.result == "dead_letter" and outcome.dead_letter is not None
+    assert outcome.dead_letter["reason"] == reason
+    assert outcome.dead_letter["original"] == orjson.dumps(bad).decode()
+    assert (outcome.dead_letter["topic"], outcome.dead_letter["offset"]) == (topic, 99)
+
+
+def test_the_worker_core_counts_unlisted_jurisdictions_and_ignored_facts() -> None:
+    """An unlisted jurisdiction with its own zone is accepted and flagged for the metric; a
+    release before a booking that arrives later is applied, then dropped, and counted."""
+    from prometheus_client import CollectorRegistry
+
+    from streams.observability.metrics import WorkerMetrics
+
+    policy = load_policy()
+    metrics = WorkerMetrics(CollectorRegistry(), policy)
+    driver = PartitionDriver(0, TOPICS, policy, lambda alert: None, type_of_topic=TYPE_OF_TOPIC)
+    ev = Events("bk-unlisted", "America/Chicago")
+    early = ev.release("2011-10-03 07:00")
+    booking = ev.booking(
+        "2011-10-03 08:00", jurisdiction="XX-Elsewhere", timezone="America/Chicago"
+    )
+    outcomes = []
+    for offset, event in enumerate([early, booking]):
+        outcomes += driver.on_message(
+            f"{event['type']}s", b"bk-unlisted", orjson.dumps(event), None, offset
+        )[0]
+    assert [o.result for o in outcomes] == ["accepted", "accepted"]
+    assert [o.unlisted for o in outcomes] == [False, True]
+    assert [o.ignored for o in outcomes] == [0, 1]
+    for outcome in outcomes:
+        metrics.observe(outcome, 0.0, False)
+    assert metrics.registry.get_sample_value("holdwatch_bookings_unlisted_jurisdiction_total") == 1
+    assert metrics.registry.get_sample_value("holdwatch_inconsistent_facts_ignored_total") == 1
