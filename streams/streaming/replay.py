@@ -22,8 +22,10 @@ import orjson
 from streams.engine.watermark import NEVER
 from streams.kafka.settings import KafkaSettings
 from streams.policy.model import Policy
+from streams.streaming import control as ctl
 from streams.streaming import headers as hdr
 from streams.streaming.stamp import Stamper
+from streams.streaming.store import partition_of
 
 TICK_EVERY_EVENTS = 1000
 TICK_EVERY_SECONDS = 0.25
@@ -161,9 +163,17 @@ class OutputReader(threading.Thread):
 
 
 class KafkaReplay:
-    def __init__(self, settings: KafkaSettings, policy: Policy, speed: float | None = None) -> None:
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        policy: Policy,
+        speed: float | None = None,
+        control: ctl.ControlKey | None = None,
+    ) -> None:
         from kafka import KafkaProducer
 
+        # Before connecting: a production replay without a control key stops here (exit 2).
+        self.control = control or ctl.from_env()
         self.settings = settings
         self.policy = policy
         self.speed = speed
@@ -184,9 +194,15 @@ class KafkaReplay:
 
     def _ticks(self, at: int, barrier: str | None = None) -> None:
         headers = hdr.tick_headers(at, barrier)
+        sign = self.control.sign
         for topic in self.names.inputs:
             for partition in range(self.settings.partitions):
-                self.producer.send(topic, value=b"", partition=partition, headers=headers)
+                self.producer.send(
+                    topic,
+                    value=b"",
+                    partition=partition,
+                    headers=sign(topic, partition, headers),
+                )
 
     def run(
         self,
@@ -266,6 +282,8 @@ class KafkaReplay:
         topic_of = {
             kind: self.names.for_type(kind) for kind in ("booking", "hit", "detainer", "release")
         }
+        partitions = self.settings.partitions
+        sign = self.control.sign
         last_tick = time.monotonic()
         pace_start: tuple[float, int] | None = None
         number = 0
@@ -282,14 +300,21 @@ class KafkaReplay:
                 continue
             if self.speed is not None and stamped.watermark is not None:
                 pace_start = self._pace(pace_start, stamper.watermark.max_event_at)
-            headers = (
-                []
-                if stamped.watermark is None
-                else [(hdr.WATERMARK, hdr.encode_time(stamped.watermark))]
-            )
-            send(
-                topic_of[stamped.event_type], key=stamped.key, value=stamped.value, headers=headers
-            )
+            topic = topic_of[stamped.event_type]
+            if stamped.watermark is None or stamped.key is None:
+                send(topic, key=stamped.key, value=stamped.value)
+            else:
+                # The partition the default partitioner would pick, chosen here because the
+                # signature covers it.
+                partition = partition_of(stamped.key.decode(), partitions)
+                stamp = [(hdr.WATERMARK, hdr.encode_time(stamped.watermark))]
+                send(
+                    topic,
+                    key=stamped.key,
+                    value=stamped.value,
+                    partition=partition,
+                    headers=sign(topic, partition, stamp),
+                )
             summary.produced[stamped.event_type] += 1
             now = time.monotonic()
             if summary.lines % TICK_EVERY_EVENTS == 0 or now - last_tick > TICK_EVERY_SECONDS:
