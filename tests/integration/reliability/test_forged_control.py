@@ -1,0 +1,146 @@
+"""A real worker on the embedded broker: a tick dated 2199 forged into the input topics while a
+hold is pending fires nothing and ends as ``forged_control`` dead letters, counted in metrics.
+
+Fails on the starting main: the worker applied any ``hw-tick`` it read, so the forged tick moved
+event time to 2199 and fired the pending hold's ``hold_limit_exceeded``."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from streams.contract import timestamps
+from streams.contract.dead_letters import original_bytes
+from streams.kafka.broker import EmbeddedBroker, free_port
+from streams.kafka.settings import KafkaSettings
+from streams.policy.load import load_policy
+from streams.streaming import control
+from streams.streaming import headers as hdr
+from streams.streaming.run import WorkerProcess, event_worker_args, fresh_topics
+from streams.streaming.store import partition_of
+from tests.support import Events, signed_stamp, signed_tick
+
+pytestmark = pytest.mark.kafka
+
+TICK_2199 = 7_258_118_400_000_000  # 2200-01-01T00:00Z in µs
+
+
+def _read_until_barrier(settings: KafkaSettings, topic: str, run: str) -> list[Any]:
+    """Every record of ``topic`` up to the worker's barrier ``run`` on each partition."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(
+        **settings.kafka_python_kwargs(), enable_auto_commit=False, group_id=None
+    )
+    tps = [TopicPartition(topic, p) for p in range(settings.partitions)]
+    consumer.assign(tps)
+    consumer.seek_to_beginning(*tps)
+    records: list[Any] = []
+    ended: set[int] = set()
+    deadline = time.monotonic() + 90
+    try:
+        while len(ended) < settings.partitions and time.monotonic() < deadline:
+            for tp, batch in consumer.poll(200).items():
+                for record in batch:
+                    if hdr.header(record.headers, hdr.BARRIER) == run.encode():
+                        ended.add(tp.partition)
+                    elif record.value:
+                        records.append(record)
+    finally:
+        consumer.close()
+    assert len(ended) == settings.partitions, f"barrier {run} seen on {sorted(ended)} only"
+    return records
+
+
+def _scrape(port: int, family: str) -> dict[str, float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    for found in text_string_to_metric_families(text):
+        if found.name == family:
+            return {
+                s.labels.get("reason", ""): s.value
+                for s in found.samples
+                if s.name.endswith("_total")
+            }
+    return {}
+
+
+def test_a_forged_tick_dated_2199_fires_no_hold_and_is_a_dead_letter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kafka import KafkaProducer
+
+    # The worker (a child process) and this test's signer share a key from the environment.
+    monkeypatch.setenv(control.ENV_KEY, f"test-control-key-{uuid.uuid4().hex}")
+    with EmbeddedBroker() as broker:
+        settings = fresh_topics([broker.bootstrap], load_policy(), tag="forge")
+        port = free_port()
+        worker = WorkerProcess(settings, event_worker_args(port), tmp_path / "worker.log")
+        with worker:
+            names = settings.topics
+            inputs = list(names.inputs)
+            producer = KafkaProducer(**settings.kafka_python_kwargs(), acks="all")
+            send: Callable[..., Any] = producer.send
+
+            def everywhere(headers_for: Callable[[str, int], list[tuple[str, bytes]]]) -> None:
+                for topic in inputs:
+                    for p in range(settings.partitions):
+                        send(topic, value=b"", partition=p, headers=headers_for(topic, p))
+
+            # 1. A hold that becomes unlawful on 2011-10-06, delivered as the replay producer
+            #    would (signed watermarks), and event time moved to just after its last event.
+            ny = Events("bk-held")
+            held = partition_of("bk-held", settings.partitions)
+            events = [
+                (names.bookings, ny.booking("2011-10-03 08:00")),
+                (names.hits, ny.hit("2011-10-03 09:00")),
+                (names.detainers, ny.detainer("2011-10-03 10:00")),
+                (names.detainers, ny.detainer("2011-10-03 11:00", action="served")),
+                (names.releases, ny.release("2011-10-04 10:00", "eligible")),
+            ]
+            last = 0
+            for topic, event in events:
+                last = timestamps.parse(event["occurred_at"])
+                send(
+                    topic,
+                    key=b"bk-held",
+                    value=orjson.dumps(event),
+                    partition=held,
+                    headers=signed_stamp(topic, held, last),
+                )
+            everywhere(lambda topic, p: signed_tick(topic, p, last + 1))
+
+            # 2. The attack: unsigned ticks dated 2199 on every input topic-partition, and ticks
+            #    signed with the public development key (which this worker does not use).
+            forged = hdr.tick_headers(TICK_2199)
+            everywhere(lambda topic, p: forged)
+            dev = control.ControlKey(control.DEV_KEY)
+            everywhere(lambda topic, p: dev.sign(topic, p, hdr.tick_headers(TICK_2199)))
+
+            # 3. An authentic end-of-run barrier: after it, the worker has written every output.
+            everywhere(lambda topic, p: signed_tick(topic, p, last + 1, "end:forge"))
+            producer.flush()
+            producer.close()
+
+            dead = [
+                orjson.loads(r.value)
+                for r in _read_until_barrier(settings, names.dead_letters, "end:forge")
+            ]
+            alerts = [
+                orjson.loads(r.value)
+                for r in _read_until_barrier(settings, names.alerts, "end:forge")
+            ]
+            forged_count = 2 * len(inputs) * settings.partitions
+            assert [d["reason"] for d in dead] == ["forged_control"] * forged_count
+            assert all(original_bytes(d) == b"" and d["topic"] in inputs for d in dead)
+            assert {d["partition"] for d in dead} == set(range(settings.partitions))
+            assert not [a for a in alerts if a["rule"] == "hold_limit_exceeded"]
+            assert _scrape(port, "holdwatch_dead_letters").get("forged_control") == forged_count
