@@ -116,6 +116,7 @@ def redact_person_ids() -> None:
 
     logging.setLogRecordFactory(factory)
 
+
 _CONNECTION_TROUBLE = re.compile(
     r"Unable connect to node|Connect call failed|Failed fetch messages|Unable to update metadata|"
     r"NodeNotReadyError|KafkaConnectionError|marking coordinator dead|Marking the coordinator dead|"
