@@ -42,6 +42,7 @@ CONTROL = (hdr.BARRIER, hdr.TICK, hdr.WATERMARK)
 #: Public, so never a secret (and distinct from the pseudonym development key).
 DEV_KEY = b"holdwatch-development-control-key-not-secret"
 _DOMAIN = b"hw-ctl-1"
+_BODY_DOMAIN = b"hw-body-1"
 
 
 class MissingControlKey(UsageError):
@@ -121,6 +122,42 @@ class ControlKey:
         return True
 
 
+class BodySigner:
+    """Signs whole messages of a topic only workers write (the jurisdiction repartition, whose
+    facts, watermarks and barriers travel in the body): ``hw-sig`` over topic, partition, value."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: ControlKey) -> None:
+        self.key = key
+
+    def signature(self, topic: str, partition: int, value: bytes) -> bytes:
+        mac = self.key._keyed.copy()
+        mac.update(
+            _BODY_DOMAIN
+            + _part(topic.encode("utf-8"))
+            + _part(str(partition).encode("ascii"))
+            + _part(value)
+        )
+        return mac.hexdigest().encode("ascii")
+
+    def sign(self, topic: str, partition: int, value: bytes) -> list[tuple[str, bytes]]:
+        return [(SIGNATURE, self.signature(topic, partition, value))]
+
+    def check(
+        self, topic: str, partition: int, value: bytes | None, headers: hdr.Headers | None
+    ) -> None:
+        """Raises :class:`ForgedControl` unless exactly one ``hw-sig`` signs this value here."""
+        pairs = list(headers.items() if isinstance(headers, dict) else headers or ())
+        signatures = [bytes(v or b"") for name, v in pairs if name == SIGNATURE]
+        if not signatures:
+            raise ForgedControl(f"unsigned message on {topic}")
+        if len(signatures) > 1:
+            raise ForgedControl(f"{SIGNATURE} repeated")
+        if not hmac.compare_digest(self.signature(topic, partition, value or b""), signatures[0]):
+            raise ForgedControl(f"bad {SIGNATURE} on {topic}")
+
+
 def from_env(env: Mapping[str, str] | None = None) -> ControlKey:
     """The control key the environment configures; production without one raises (exit 2)."""
     key, development = keys.key_from_env(KEY_SPEC, env)
@@ -133,6 +170,7 @@ __all__ = [
     "ENV_KEY",
     "ENV_KEY_FILE",
     "SIGNATURE",
+    "BodySigner",
     "ControlKey",
     "ForgedControl",
     "MissingControlKey",

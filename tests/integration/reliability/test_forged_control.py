@@ -1,16 +1,17 @@
 """A real worker on the embedded broker: a tick dated 2199 forged into the input topics while a
-hold is pending fires nothing and ends as ``forged_control`` dead letters, counted in metrics.
+hold is pending fires nothing and ends as ``forged_control`` dead letters, counted in metrics;
+so does a forged watermark on the jurisdiction repartition topic.
 
-Fails on the starting main: the worker applied any ``hw-tick`` it read, so the forged tick moved
-event time to 2199 and fired the pending hold's ``hold_limit_exceeded``."""
+Both fail on the starting main: the worker applied any ``hw-tick`` it read, so the forged tick
+moved event time to 2199 and fired the pending hold's ``hold_limit_exceeded``; and it read any
+message on the facts topic as the word of a worker."""
 
 from __future__ import annotations
 
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -73,74 +74,117 @@ def _scrape(port: int, family: str) -> dict[str, float]:
     return {}
 
 
-def test_a_forged_tick_dated_2199_fires_no_hold_and_is_a_dead_letter(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """One broker and one worker; the worker (a child process) and this module's signer share a
+    control key from the environment."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(control.ENV_KEY, f"test-control-key-{uuid.uuid4().hex}")
+        logs = tmp_path_factory.mktemp("forge")
+        with EmbeddedBroker() as broker:
+            settings = fresh_topics([broker.bootstrap], load_policy(), tag="forge")
+            port = free_port()
+            with WorkerProcess(settings, event_worker_args(port), logs / "worker.log"):
+                yield {"settings": settings, "port": port}
+
+
+def test_a_forged_tick_dated_2199_fires_no_hold_and_is_a_dead_letter(env: dict[str, Any]) -> None:
     from kafka import KafkaProducer
 
-    # The worker (a child process) and this test's signer share a key from the environment.
-    monkeypatch.setenv(control.ENV_KEY, f"test-control-key-{uuid.uuid4().hex}")
-    with EmbeddedBroker() as broker:
-        settings = fresh_topics([broker.bootstrap], load_policy(), tag="forge")
-        port = free_port()
-        worker = WorkerProcess(settings, event_worker_args(port), tmp_path / "worker.log")
-        with worker:
-            names = settings.topics
-            inputs = list(names.inputs)
-            producer = KafkaProducer(**settings.kafka_python_kwargs(), acks="all")
-            send: Callable[..., Any] = producer.send
+    settings: KafkaSettings = env["settings"]
+    port: int = env["port"]
+    names = settings.topics
+    inputs = list(names.inputs)
+    producer = KafkaProducer(**settings.kafka_python_kwargs(), acks="all")
+    send: Callable[..., Any] = producer.send
 
-            def everywhere(headers_for: Callable[[str, int], list[tuple[str, bytes]]]) -> None:
-                for topic in inputs:
-                    for p in range(settings.partitions):
-                        send(topic, value=b"", partition=p, headers=headers_for(topic, p))
+    def everywhere(headers_for: Callable[[str, int], list[tuple[str, bytes]]]) -> None:
+        for topic in inputs:
+            for p in range(settings.partitions):
+                send(topic, value=b"", partition=p, headers=headers_for(topic, p))
 
-            # 1. A hold that becomes unlawful on 2011-10-06, delivered as the replay producer
-            #    would (signed watermarks), and event time moved to just after its last event.
-            ny = Events("bk-held")
-            held = partition_of("bk-held", settings.partitions)
-            events = [
-                (names.bookings, ny.booking("2011-10-03 08:00")),
-                (names.hits, ny.hit("2011-10-03 09:00")),
-                (names.detainers, ny.detainer("2011-10-03 10:00")),
-                (names.detainers, ny.detainer("2011-10-03 11:00", action="served")),
-                (names.releases, ny.release("2011-10-04 10:00", "eligible")),
-            ]
-            last = 0
-            for topic, event in events:
-                last = timestamps.parse(event["occurred_at"])
-                send(
-                    topic,
-                    key=b"bk-held",
-                    value=orjson.dumps(event),
-                    partition=held,
-                    headers=signed_stamp(topic, held, last),
-                )
-            everywhere(lambda topic, p: signed_tick(topic, p, last + 1))
+    # 1. A hold that becomes unlawful on 2011-10-06, delivered as the replay producer
+    #    would (signed watermarks), and event time moved to just after its last event.
+    ny = Events("bk-held")
+    held = partition_of("bk-held", settings.partitions)
+    events = [
+        (names.bookings, ny.booking("2011-10-03 08:00")),
+        (names.hits, ny.hit("2011-10-03 09:00")),
+        (names.detainers, ny.detainer("2011-10-03 10:00")),
+        (names.detainers, ny.detainer("2011-10-03 11:00", action="served")),
+        (names.releases, ny.release("2011-10-04 10:00", "eligible")),
+    ]
+    last = 0
+    for topic, event in events:
+        last = timestamps.parse(event["occurred_at"])
+        send(
+            topic,
+            key=b"bk-held",
+            value=orjson.dumps(event),
+            partition=held,
+            headers=signed_stamp(topic, held, last),
+        )
+    everywhere(lambda topic, p: signed_tick(topic, p, last + 1))
 
-            # 2. The attack: unsigned ticks dated 2199 on every input topic-partition, and ticks
-            #    signed with the public development key (which this worker does not use).
-            forged = hdr.tick_headers(TICK_2199)
-            everywhere(lambda topic, p: forged)
-            dev = control.ControlKey(control.DEV_KEY)
-            everywhere(lambda topic, p: dev.sign(topic, p, hdr.tick_headers(TICK_2199)))
+    # 2. The attack: unsigned ticks dated 2199 on every input topic-partition, and ticks
+    #    signed with the public development key (which this worker does not use).
+    forged = hdr.tick_headers(TICK_2199)
+    everywhere(lambda topic, p: forged)
+    dev = control.ControlKey(control.DEV_KEY)
+    everywhere(lambda topic, p: dev.sign(topic, p, hdr.tick_headers(TICK_2199)))
 
-            # 3. An authentic end-of-run barrier: after it, the worker has written every output.
-            everywhere(lambda topic, p: signed_tick(topic, p, last + 1, "end:forge"))
-            producer.flush()
-            producer.close()
+    # 3. An authentic end-of-run barrier: after it, the worker has written every output.
+    everywhere(lambda topic, p: signed_tick(topic, p, last + 1, "end:forge"))
+    producer.flush()
+    producer.close()
 
-            dead = [
-                orjson.loads(r.value)
-                for r in _read_until_barrier(settings, names.dead_letters, "end:forge")
-            ]
-            alerts = [
-                orjson.loads(r.value)
-                for r in _read_until_barrier(settings, names.alerts, "end:forge")
-            ]
-            forged_count = 2 * len(inputs) * settings.partitions
-            assert [d["reason"] for d in dead] == ["forged_control"] * forged_count
-            assert all(original_bytes(d) == b"" and d["topic"] in inputs for d in dead)
-            assert {d["partition"] for d in dead} == set(range(settings.partitions))
-            assert not [a for a in alerts if a["rule"] == "hold_limit_exceeded"]
-            assert _scrape(port, "holdwatch_dead_letters").get("forged_control") == forged_count
+    dead = [
+        orjson.loads(r.value)
+        for r in _read_until_barrier(settings, names.dead_letters, "end:forge")
+    ]
+    alerts = [
+        orjson.loads(r.value) for r in _read_until_barrier(settings, names.alerts, "end:forge")
+    ]
+    forged_count = 2 * len(inputs) * settings.partitions
+    assert [d["reason"] for d in dead] == ["forged_control"] * forged_count
+    assert all(original_bytes(d) == b"" and d["topic"] in inputs for d in dead)
+    assert {d["partition"] for d in dead} == set(range(settings.partitions))
+    assert not [a for a in alerts if a["rule"] == "hold_limit_exceeded"]
+    assert _scrape(port, "holdwatch_dead_letters").get("forged_control") == forged_count
+
+
+def test_a_forged_message_on_the_jurisdiction_topic_is_a_dead_letter(env: dict[str, Any]) -> None:
+    """Watermarks of the jurisdiction repartition travel in the body: a forged one (every source
+    partition at 2199) would make the monitor evaluate every midnight to 2199."""
+    from kafka import KafkaProducer
+
+    from streams.streaming.jurisdictions import facts_topic_name
+
+    settings: KafkaSettings = env["settings"]
+    facts = facts_topic_name(settings.topic_prefix)
+    producer = KafkaProducer(**settings.kafka_python_kwargs(), acks="all")
+    forged = [orjson.dumps({"k": "w", "p": p, "w": TICK_2199}) for p in range(settings.partitions)]
+    for value in forged:
+        producer.send(facts, value=value, partition=0)
+    dev = control.BodySigner(control.ControlKey(control.DEV_KEY))
+    producer.send(facts, value=forged[0], partition=0, headers=dev.sign(facts, 0, forged[0]))
+    producer.send(facts, value=b"not json", partition=0)  # crashed the agent on main
+    producer.flush()  # on the facts topic before the worker forwards the barrier below
+    # An authentic end barrier (signed by the worker itself) closes the run for the reader.
+    everywhere_tick = [
+        (topic, p) for topic in settings.topics.inputs for p in range(settings.partitions)
+    ]
+    for topic, p in everywhere_tick:
+        producer.send(topic, value=b"", partition=p, headers=signed_tick(topic, p, 0, "end:jf"))
+    producer.flush()
+    producer.close()
+    # The jurisdiction agent writes its alerts barrier after delivering what it read before.
+    _read_until_barrier(settings, settings.topics.alerts, "end:jf")
+    dead = [
+        orjson.loads(r.value)
+        for r in _read_until_barrier(settings, settings.topics.dead_letters, "end:jf")
+    ]
+    mine = [d for d in dead if d.get("topic") == facts]
+    assert len(mine) == len(forged) + 2
+    assert {d["reason"] for d in mine} == {"forged_control"}
+    assert sorted(original_bytes(d) for d in mine) == sorted([*forged, forged[0], b"not json"])

@@ -129,3 +129,30 @@ def test_development_uses_a_public_key_distinct_from_the_pseudonym_key() -> None
     dev = control.from_env({})
     assert dev.development
     assert control.DEV_KEY != privacy.DEV_KEY
+
+
+def test_a_body_signature_covers_topic_partition_and_value() -> None:
+    """The jurisdiction repartition carries its watermarks in the body: the whole value is signed."""
+    body = control.BodySigner(KEY)
+    value = b'{"k":"w","p":0,"w":5}'
+    headers = body.sign("hw.jurisdiction-facts", 2, value)
+    body.check("hw.jurisdiction-facts", 2, value, headers)
+    for topic, partition, changed, signer in [
+        ("hw.other", 2, value, body),
+        ("hw.jurisdiction-facts", 1, value, body),
+        ("hw.jurisdiction-facts", 2, b'{"k":"w","p":0,"w":7258118400000000}', body),
+        ("hw.jurisdiction-facts", 2, value, control.BodySigner(OTHER_KEY)),
+    ]:
+        with pytest.raises(ForgedControl):
+            signer.check(topic, partition, changed, headers)
+    with pytest.raises(ForgedControl, match="unsigned"):
+        body.check("hw.jurisdiction-facts", 2, value, None)
+    with pytest.raises(ForgedControl, match="repeated"):
+        body.check("hw.jurisdiction-facts", 2, value, [*headers, *headers])
+
+
+def test_a_header_signature_is_no_body_signature() -> None:
+    """Two domains: a signed tick's ``hw-sig`` cannot pass for a signed facts message."""
+    tick = KEY.sign("t", 0, hdr.tick_headers(5))
+    with pytest.raises(ForgedControl):
+        control.BodySigner(KEY).check("t", 0, b"", tick)
