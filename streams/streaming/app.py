@@ -317,7 +317,8 @@ class Worker:
         """After this partition's alerts and dead letters, so a reader knows it has them all."""
         marker = [(hdr.BARRIER, run.encode())]
         for topic in (self.alerts_topic, self.dead_topic):
-            await topic.send(value=b"", partition=partition, headers=marker)
+            headers = self.control.sign(topic.get_topic_name(), partition, marker)
+            await topic.send(value=b"", partition=partition, headers=headers)
 
     async def _tick(self) -> None:
         """Live mode: tell every input topic-partition how far the wall clock is."""

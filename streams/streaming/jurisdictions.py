@@ -245,8 +245,12 @@ def install(worker: Any, on_evaluate: Evaluated | None = None) -> None:
         at = made.engine.watermark.value if made is not None else NEVER
         await app.producer.flush()  # this partition's alerts and facts are written before it
         forwarder.barrier(partition, run, at)
-        await worker.dead_topic.send(
-            value=b"", partition=partition, headers=[(hdr.BARRIER, run.encode())]
+        marker = [(hdr.BARRIER, run.encode())]
+        dead = worker.dead_topic
+        await dead.send(
+            value=b"",
+            partition=partition,
+            headers=worker.control.sign(dead.get_topic_name(), partition, marker),
         )
 
     worker._send_barrier = send_barrier
@@ -322,8 +326,12 @@ def install(worker: Any, on_evaluate: Evaluated | None = None) -> None:
             await delivered
         for q, run in runs:
             if q in parts:
-                await worker.alerts_topic.send(
-                    value=b"", partition=q, headers=[(hdr.BARRIER, run.encode())]
+                marker = [(hdr.BARRIER, run.encode())]
+                alerts_topic = worker.alerts_topic
+                await alerts_topic.send(
+                    value=b"",
+                    partition=q,
+                    headers=worker.control.sign(alerts_topic.get_topic_name(), q, marker),
                 )
 
     async def checkpoint() -> None:

@@ -27,7 +27,8 @@ from streams.streaming import control
 from streams.streaming import headers as hdr
 from streams.streaming.run import WorkerProcess, event_worker_args, fresh_topics
 from streams.streaming.store import partition_of
-from tests.support import Events, signed_stamp, signed_tick
+from tests.support import Events, alert_set, firing, signed_stamp, signed_tick
+from tests.support import replay as in_process
 
 pytestmark = pytest.mark.kafka
 
@@ -188,3 +189,50 @@ def test_a_forged_message_on_the_jurisdiction_topic_is_a_dead_letter(env: dict[s
     assert len(mine) == len(forged) + 2
     assert {d["reason"] for d in mine} == {"forged_control"}
     assert sorted(original_bytes(d) for d in mine) == sorted([*forged, forged[0], b"not json"])
+
+
+def test_a_forged_end_barrier_does_not_cut_a_replay_short(env: dict[str, Any]) -> None:
+    """``replay --kafka`` stops reading at its run's end barrier; one forged into the output
+    topics mid-run (the run id is visible on the input topics) made it stop before the alerts
+    of the final tick, with exit 0. Fails on the starting main: the hold alert was missing."""
+    from kafka import KafkaProducer
+
+    from streams.streaming.replay import KafkaReplay
+
+    settings: KafkaSettings = env["settings"]
+    ny = Events("bk-cut-short")  # after the other tests' event time: the worker is shared
+    events = [
+        ny.booking("2012-03-05 08:00"),
+        ny.hit("2012-03-05 09:00"),
+        ny.detainer("2012-03-05 10:00"),
+        ny.detainer("2012-03-05 11:00", action="served"),
+        ny.release("2012-03-06 10:00", "eligible"),
+    ]
+    until = "2012-03-12T00:00:00Z"  # only the final tick passes the deadline
+    replay = KafkaReplay(settings, load_policy())
+    attacker = KafkaProducer(**settings.kafka_python_kwargs(), acks="all")
+    end = [(hdr.BARRIER, f"end:{replay.run_id}".encode())]
+
+    def forge(_lines: int) -> None:
+        for topic in (settings.topics.alerts, settings.topics.dead_letters):
+            for p in range(settings.partitions):
+                attacker.send(topic, value=b"", partition=p, headers=end)
+                attacker.send(topic, value=b"\x1bnot json", partition=p)
+        attacker.flush()
+
+    alerts: list[dict[str, Any]] = []
+    summary = replay.run(
+        [orjson.dumps(e) for e in events],
+        timestamps.parse(until),
+        alerts.append,
+        lambda d: None,
+        progress=forge,
+        idle_timeout=60,
+    )
+    attacker.close()
+    expected, _, _ = in_process(load_policy(), events, until)
+    assert firing(expected, "hold_limit_exceeded"), "the final tick fires the hold alert"
+    mine = [a for a in alerts if a["booking_id"] == "bk-cut-short"]  # the worker is shared
+    assert alert_set(mine) == alert_set(expected)
+    assert summary.forged_output >= 4 * settings.partitions
+    assert "forged output records ignored" in summary.render()
