@@ -106,6 +106,25 @@ def two_detainers(
     return events
 
 
+def signed_tick(
+    topic: str, partition: int, at: int, barrier: str | None = None
+) -> list[tuple[str, bytes]]:
+    """A tick (and barrier) as the replay producer writes it: signed for its topic-partition."""
+    from streams.streaming import control
+    from streams.streaming import headers as hdr
+
+    return control.from_env().sign(topic, partition, hdr.tick_headers(at, barrier))
+
+
+def signed_stamp(topic: str, partition: int, watermark: int) -> list[tuple[str, bytes]]:
+    """An event's ``hw-wm`` as the replay producer writes it: signed for its topic-partition."""
+    from streams.streaming import control
+    from streams.streaming import headers as hdr
+
+    stamp = [(hdr.WATERMARK, hdr.encode_time(watermark))]
+    return control.from_env().sign(topic, partition, stamp)
+
+
 def lines(events: list[dict[str, Any]]) -> list[bytes]:
     return [orjson.dumps(e) for e in events]
 
