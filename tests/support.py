@@ -85,6 +85,46 @@ class Events:
         return self._base("release", at) | {"phase": phase}
 
 
+def two_detainers(
+    ev: Events, lift_first: str | None, custody_end: str | None
+) -> list[dict[str, Any]]:
+    """Booked Mon, two 2011 detainers issued together and served, eligible Tue 10:00: both
+    deadlines are Thu 2011-10-06 10:00."""
+    events = [
+        ev.booking("2011-10-03 08:00"),
+        ev.hit("2011-10-03 09:00"),
+        ev.detainer("2011-10-03 10:00", detainer_id="dt-1"),
+        ev.detainer("2011-10-03 10:00", detainer_id="dt-2"),
+        ev.detainer("2011-10-03 12:00", action="served", detainer_id="dt-1"),
+        ev.detainer("2011-10-03 12:00", action="served", detainer_id="dt-2"),
+        ev.release("2011-10-04 10:00", "eligible"),
+    ]
+    if lift_first:
+        events.append(ev.detainer(lift_first, action="lifted", detainer_id="dt-1"))
+    if custody_end:
+        events.append(ev.release(custody_end, "transferred_to_ice"))
+    return events
+
+
+def signed_tick(
+    topic: str, partition: int, at: int, barrier: str | None = None
+) -> list[tuple[str, bytes]]:
+    """A tick (and barrier) as the replay producer writes it: signed for its topic-partition."""
+    from streams.streaming import control
+    from streams.streaming import headers as hdr
+
+    return control.from_env().sign(topic, partition, hdr.tick_headers(at, barrier))
+
+
+def signed_stamp(topic: str, partition: int, watermark: int) -> list[tuple[str, bytes]]:
+    """An event's ``hw-wm`` as the replay producer writes it: signed for its topic-partition."""
+    from streams.streaming import control
+    from streams.streaming import headers as hdr
+
+    stamp = [(hdr.WATERMARK, hdr.encode_time(watermark))]
+    return control.from_env().sign(topic, partition, stamp)
+
+
 def lines(events: list[dict[str, Any]]) -> list[bytes]:
     return [orjson.dumps(e) for e in events]
 

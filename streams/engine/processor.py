@@ -13,10 +13,11 @@ from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 
 from streams.contract.decode import Rejected
-from streams.contract.events import Event
+from streams.contract.events import Event, content_digest
 from streams.engine import rules
+from streams.engine.admission import Admission
 from streams.engine.alerts import Alert, Emit, reconcile
-from streams.engine.case import Case, apply
+from streams.engine.case import Case, apply, digest_of
 from streams.engine.jurisdiction import DetainerFact, fact_of
 from streams.engine.watermark import NEVER, Watermark
 from streams.policy.model import Policy
@@ -35,6 +36,12 @@ class EngineStats:
     alerts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (rule, state)
     evicted: int = 0
     evicted_without_booking: int = 0
+    # Bookings accepted with a jurisdiction outside the policy table (they carry a time zone).
+    unlisted_jurisdiction: int = 0
+    # Stored facts dropped because an anchor that arrived later contradicts them (a release
+    # before the booking, a lift before the issue; admission.py): the arrival-order twin of the
+    # dead letter ``inconsistent_time``.
+    inconsistent_ignored: int = 0
 
 
 class Engine:
@@ -56,6 +63,7 @@ class Engine:
         self._timers: list[tuple[int, str]] = []
         self._retention = policy.closed_case_retention
         self._places = rules.Places(policy)  # the policy's per-jurisdiction lookups, cached
+        self._admission = Admission(policy)
         # Detainer facts for the jurisdiction monitor (``jurisdiction.py``): each issued detainer
         # once, from a timer pass (never straight from ``process``) once the watermark has reached
         # its issue time, so both engines see the same case state when they report it.
@@ -64,7 +72,8 @@ class Engine:
     # -- input -------------------------------------------------------------------------------
 
     def process(self, event: Event, observe: bool = True) -> str:
-        """Apply one validated event; ``accepted`` or ``duplicate``, or raises Rejected("expired").
+        """Apply one validated event; ``accepted`` or ``duplicate``, or raises Rejected: "expired",
+        "conflicting_duplicate" (same id, other content), or a check of ``admission.py``.
 
         ``observe=False`` leaves the watermark alone: a Kafka partition's watermark is the minimum
         over its input topics, moved by its driver with ``advance_to``, never by one event.
@@ -81,12 +90,24 @@ class Engine:
                 )
             case = Case(booking_id)
         elif event.event_id in case.seen:
+            known = digest_of(case, event.event_id)
+            if known is not None and known != content_digest(event):
+                raise Rejected(
+                    "conflicting_duplicate",
+                    f"event_id {event.event_id[:128]!r} was already applied with other content "
+                    "(type, fields or time); the first one stands",
+                )
             self.stats.duplicates[event.type] += 1
             return DUPLICATE
+        unlisted = self._admission.check(case, event)  # raises Rejected: not applied
         at = event.at
         if at < mark:
             self.stats.late[event.type] += 1
-        apply(case, event, mark)
+        dropped = apply(case, event, mark)
+        if dropped:
+            self.stats.inconsistent_ignored += dropped
+        if unlisted:
+            self.stats.unlisted_jurisdiction += 1
         self.stats.accepted[event.type] += 1
         moved = observe and self.watermark.observe(at)
         self._reconcile(case)

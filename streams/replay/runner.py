@@ -91,6 +91,8 @@ class InProcessReplay:
         self._advance_monitor(engine.watermark.value)
         summary = self.summary
         summary.late = sum(engine.stats.late.values())
+        summary.unlisted_jurisdiction = engine.stats.unlisted_jurisdiction
+        summary.inconsistent_ignored = engine.stats.inconsistent_ignored
         summary.alerts = engine.stats.alerts.copy() + self.monitor_alerts
         summary.jurisdiction_facts = self.monitor.stats.copy()
         summary.open_cases = engine.open_cases()

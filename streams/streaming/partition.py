@@ -10,6 +10,10 @@ has moved strictly past it and then applied in watermark order, each after the e
 advanced to its watermark: the same order of "apply" and "fire" as the in-process replay, so the
 same alerts, however the topics interleave. Live events carry no header and are applied at once.
 
+Every control header (tick, barrier, event watermark) must carry a valid ``hw-sig`` for its
+topic-partition (``control``); a message whose control headers are not authentic is the dead
+letter ``forged_control`` as a whole and moves nothing.
+
 Pure Python: the Faust agent feeds messages in and acts on what comes out.
 """
 
@@ -30,6 +34,7 @@ from streams.engine.jurisdiction import DetainerFact
 from streams.engine.processor import Engine
 from streams.engine.watermark import NEVER
 from streams.policy.model import Policy
+from streams.streaming import control as ctl
 from streams.streaming import headers as hdr
 
 
@@ -48,6 +53,8 @@ class Outcome:
     # Seconds spent on this message itself (decode, validate, engine), without the time it was
     # held for the watermark merge: the hot path, which "decided" - "received" is not in replay.
     processed: float = 0.0
+    unlisted: bool = False  # a booking accepted with a jurisdiction outside the policy table
+    ignored: int = 0  # stored facts this event's time made inconsistent (engine/case.py)
 
 
 @dataclass(order=True, slots=True)
@@ -74,8 +81,12 @@ class PartitionDriver:
         type_of_topic: dict[str, str] | None = None,
         on_fact: Callable[[DetainerFact], None] | None = None,
         on_watermark: Callable[[int], None] | None = None,
+        control: ctl.ControlKey | None = None,
     ) -> None:
         self.partition = partition
+        # Verifying is not optional: without a key given, the environment's (dev key outside
+        # production), the one the replay producer and live workers sign with.
+        self.control = control or ctl.from_env()
         self.policy = policy
         self.engine = Engine(policy, emit, store, on_fact=on_fact)
         # Called with the engine's watermark after every move, once the facts it reported are out
@@ -109,6 +120,16 @@ class PartitionDriver:
         """Feed one message; returns outcomes of every message settled now, and completed barriers."""
         settled: list[Outcome] = []
         completed: list[str] = []
+        try:
+            self.control.check(topic, self.partition, headers)
+        except ctl.ForgedControl as forged:
+            where = {"topic": topic, "partition": self.partition, "offset": offset, "key": key}
+            record = dead_letter(value or b"", "forged_control", str(forged), **where)
+            kind = self.type_of_topic.get(topic, "unknown")
+            settled.append(
+                Outcome(token, kind, "dead_letter", dead_letter=record, received=received)
+            )
+            return settled, completed
         tick = hdr.time_header(headers, hdr.TICK)
         if tick is not None:
             self._raise_floor(topic, tick)
@@ -197,6 +218,8 @@ class PartitionDriver:
     ) -> Outcome:
         late = event.at < self.engine.watermark.value
         started = perf_counter()
+        stats = self.engine.stats
+        unlisted, ignored = stats.unlisted_jurisdiction, stats.inconsistent_ignored
         try:
             result = self.engine.process(event, observe=False)
         except Rejected as rejected:
@@ -218,4 +241,6 @@ class PartitionDriver:
             received=received,
             validated=validated,
             processed=(validated - received) + (perf_counter() - started),
+            unlisted=stats.unlisted_jurisdiction != unlisted,
+            ignored=stats.inconsistent_ignored - ignored,
         )

@@ -57,11 +57,11 @@ def test_a_new_case_shares_its_empty_collections() -> None:
     one, two = Case("bk-1"), Case("bk-2")
     assert one.emitted is two.emitted is NO_EMITTED
     assert (one.hits, one.detainers, one.seen) == ((), (), ())
-    one.record_emitted(("detainer_without_hit", 1), "firing")
-    assert one.emitted == {("detainer_without_hit", 1): "firing"}
+    one.record_emitted(("detainer_without_hit", 1, "dt-1"), "firing")
+    assert one.emitted == {("detainer_without_hit", 1, "dt-1"): "firing"}
     assert two.emitted is NO_EMITTED and len(NO_EMITTED) == 0
     with pytest.raises(TypeError):
-        NO_EMITTED[("x", 1)] = "firing"  # type: ignore[index]
+        NO_EMITTED[("x", 1, "")] = "firing"  # type: ignore[index]
 
 
 def test_charge_lists_are_shared_between_cases() -> None:

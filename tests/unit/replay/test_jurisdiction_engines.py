@@ -20,12 +20,11 @@ from streams.engine.jurisdiction import DetainerFact
 from streams.generate import generate
 from streams.kafka.topics import TYPE_TO_TOPIC
 from streams.policy.model import Policy
-from streams.streaming import headers as hdr
 from streams.streaming.jurisdictions import Forwarder, JurisdictionPartition
 from streams.streaming.partition import PartitionDriver
 from streams.streaming.stamp import Stamper
 from streams.streaming.store import partition_of
-from tests.support import alert_set, firing, replay
+from tests.support import alert_set, firing, replay, signed_stamp, signed_tick
 
 RULE = "jurisdiction_low_priority_share"
 
@@ -91,22 +90,17 @@ def simulated_streaming(
     def tick(at: int) -> None:
         for driver in drivers:
             for topic in topics:
-                driver.on_message(topic, None, b"", hdr.tick_headers(at), 0)
+                driver.on_message(topic, None, b"", signed_tick(topic, driver.partition, at), 0)
 
     for number, line in enumerate(lines, 1):
         stamped = stamper.stamp(line, number)
         if stamped.event_type is None or stamped.key is None:
             continue
         p = partition_of(stamped.key.decode(), partitions)
-        headers = (
-            []
-            if stamped.watermark is None
-            else [(hdr.WATERMARK, hdr.encode_time(stamped.watermark))]
-        )
+        topic = TYPE_TO_TOPIC[stamped.event_type]
+        headers = [] if stamped.watermark is None else signed_stamp(topic, p, stamped.watermark)
         offset += 1
-        drivers[p].on_message(
-            TYPE_TO_TOPIC[stamped.event_type], stamped.key, stamped.value, headers, offset
-        )
+        drivers[p].on_message(topic, stamped.key, stamped.value, headers, offset)
         if number % 200 == 0:
             tick(stamper.watermark.value)
             drain()
