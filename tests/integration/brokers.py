@@ -19,9 +19,7 @@ from streams.streaming.run import EMBEDDED_TIMING
 BROKERS = ("tansu", "kafka")
 #: Apache Kafka's smallest session timeout by default (group.min.session.timeout.ms = 6000):
 #: the fastest rebalance after a SIGKILL that the compose broker accepts.
-#: Its latest offsets are exact, so the tests run the worker without the Tansu changelog sync:
-#: recovery after a SIGKILL is then Kafka's own.
-KAFKA_WORKER_FLAGS = ("--session-timeout", "6", "--heartbeat-interval", "1", "--no-changelog-sync")
+KAFKA_WORKER_FLAGS = ("--session-timeout", "6", "--heartbeat-interval", "1")
 
 
 def worker_flags(kind: str) -> tuple[str, ...]:
