@@ -11,18 +11,25 @@ import heapq
 from collections import Counter
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from streams.contract.decode import Rejected
 from streams.contract.events import Event
 from streams.engine import rules
 from streams.engine.alerts import Alert, Emit, reconcile
 from streams.engine.case import Case, apply
+from streams.engine.event_clock import Frontier, Held, HeldQueue
 from streams.engine.jurisdiction import DetainerFact, fact_of
 from streams.engine.watermark import NEVER, Watermark
 from streams.policy.model import Policy
 
 ACCEPTED = "accepted"
 DUPLICATE = "duplicate"
+HELD = "held"  # waiting for the event clock (``event_clock.py``); settled later via ``on_settled``
+FUTURE = "future"  # a held event given up: the dead letter ``future``
+
+HeldEvent = Held[tuple[Event, Any]]  # the event and the caller's token (its raw bytes, line, ...)
+Settled = Callable[[HeldEvent, str], None]  # a held event ended ACCEPTED or FUTURE
 
 
 @dataclass
@@ -35,6 +42,10 @@ class EngineStats:
     alerts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (rule, state)
     evicted: int = 0
     evicted_without_booking: int = 0
+    # The event clock: events held for corroboration, and what became of them.
+    held: int = 0
+    released: int = 0
+    future: int = 0
 
 
 class Engine:
@@ -47,10 +58,19 @@ class Engine:
         store: MutableMapping[str, Case] | None = None,
         watermark: Watermark | None = None,
         on_fact: Callable[[DetainerFact], None] | None = None,
+        on_settled: Settled | None = None,
     ) -> None:
         self.policy = policy
         self.cases: MutableMapping[str, Case] = {} if store is None else store
         self.watermark = watermark or Watermark(policy.allowed_lateness)
+        # The event clock: the corroborated frontier, and the events waiting for it.
+        self.frontier = Frontier(policy.clock_quorum)
+        self.held: HeldQueue[tuple[Event, Any]] = HeldQueue(policy.max_held_events)
+        self._held_ids: set[tuple[str, str]] = set()
+        self._skew = policy.max_clock_skew
+        self._lateness = policy.allowed_lateness
+        self.on_settled = on_settled
+        self.newest_applied = NEVER  # the newest occurred_at applied: where a log ends
         self.stats = EngineStats()
         self._emit_out = emit
         self._timers: list[tuple[int, str]] = []
@@ -63,11 +83,15 @@ class Engine:
 
     # -- input -------------------------------------------------------------------------------
 
-    def process(self, event: Event, observe: bool = True) -> str:
-        """Apply one validated event; ``accepted`` or ``duplicate``, or raises Rejected("expired").
+    def process(self, event: Event, observe: bool = True, token: Any = None) -> str:
+        """Apply one validated event: ``accepted``, ``duplicate`` or ``held``; or raises
+        Rejected("expired").
 
-        ``observe=False`` leaves the watermark alone: a Kafka partition's watermark is the minimum
-        over its input topics, moved by its driver with ``advance_to``, never by one event.
+        A duplicate (a known ``event_id``, whatever its time) moves no clock. With ``observe`` the
+        event feeds the event clock first and is held (returns ``held``; ``on_settled`` reports it
+        later with ``token``) unless the corroborated frontier is within ``max_clock_skew`` of it.
+        ``observe=False`` applies it at once and leaves the watermark alone: a Kafka partition's
+        watermark is the minimum over its input topics, moved by its driver with ``advance_to``.
         """
         booking_id = event.booking_id
         case = self.cases.get(booking_id)
@@ -79,27 +103,106 @@ class Engine:
                     "event is older than the watermark minus closed_case_retention and its "
                     "booking is no longer held in memory",
                 )
-            case = Case(booking_id)
         elif event.event_id in case.seen:
             self.stats.duplicates[event.type] += 1
             return DUPLICATE
+        if not observe:
+            self._apply(case, event, mark)
+            return ACCEPTED
         at = event.at
-        if at < mark:
-            self.stats.late[event.type] += 1
-        apply(case, event, mark)
-        self.stats.accepted[event.type] += 1
-        moved = observe and self.watermark.observe(at)
-        self._reconcile(case)
+        held_ids = self._held_ids
+        if held_ids and (booking_id, event.event_id) in held_ids:
+            self.stats.duplicates[event.type] += 1
+            return DUPLICATE
+        frontier = self.frontier
+        moved = frontier.observe(booking_id, at)
+        if frontier.value == NEVER or at > frontier.value + self._skew:
+            self._hold(event, token)
+            return HELD
+        self._apply(case, event, mark)
         if moved:
-            timers = self._timers
-            if timers and timers[0][0] <= self.watermark.value:
-                self._fire_due()
+            self._frontier_moved()
         return ACCEPTED
+
+    def holds(self, event: Event) -> bool:
+        """Whether an event of this id is waiting for the clock (a re-send of it is a duplicate)."""
+        return (event.booking_id, event.event_id) in self._held_ids
 
     def advance_to(self, at: int) -> None:
         """Move the watermark (end of log, ``--until``, a tick, the wall clock) and fire what is due."""
         if self.watermark.advance_to(at):
             self._fire_due()
+
+    def finish(self, until: int | None = None) -> int:
+        """End of a log: settle every held event, then move the watermark past the end.
+
+        Held events within ``max_clock_skew`` of the reference frontier (the min(k, n)-th highest
+        booking time, so a log of one or two bookings still ends), or at or before ``until``, are
+        applied in time order; the rest end as ``future``. The end is ``until``, else the newest
+        applied event (at most the skew past the corroborated frontier, never a wild time); the
+        watermark moves to end + 1 µs, because a finding fires only once the watermark is past its
+        time: everything at or before the end is settled. Returns the end (``NEVER``: empty log).
+        """
+        reference = self.frontier.reference()
+        limit = NEVER if reference == NEVER else reference + self._skew
+        if until is not None:
+            limit = max(limit, until)
+        self._release(self.held.pop_until(limit))
+        for held in self.held.drain():
+            self._give_up(held)
+        end = until if until is not None else self.newest_applied
+        if end != NEVER:
+            self.advance_to(end + 1)
+        return end
+
+    # -- the event clock ---------------------------------------------------------------------
+
+    def _apply(self, case: Case | None, event: Event, mark: int) -> None:
+        if case is None:
+            case = Case(event.booking_id)
+        at = event.at
+        if at < mark:
+            self.stats.late[event.type] += 1
+        if at > self.newest_applied:
+            self.newest_applied = at
+        apply(case, event, mark)
+        self.stats.accepted[event.type] += 1
+        self._reconcile(case)
+
+    def _hold(self, event: Event, token: Any) -> None:
+        self.stats.held += 1
+        self._held_ids.add((event.booking_id, event.event_id))
+        dropped = self.held.push(event.at, (event, token))
+        if dropped is not None:
+            self._give_up(dropped)
+
+    def _give_up(self, held: HeldEvent) -> None:
+        event = held.item[0]
+        self._held_ids.discard((event.booking_id, event.event_id))
+        self.stats.future += 1
+        if self.on_settled is not None:
+            self.on_settled(held, FUTURE)
+
+    def _release(self, released: list[HeldEvent]) -> None:
+        """Apply released events in order, at the current watermark (before it moves)."""
+        for held in released:
+            event = held.item[0]
+            self._held_ids.discard((event.booking_id, event.event_id))
+            mark = held.mark = self.watermark.value
+            self._apply(self.cases.get(event.booking_id), event, mark)
+            self.stats.released += 1
+            if self.on_settled is not None:
+                self.on_settled(held, ACCEPTED)
+
+    def _frontier_moved(self) -> None:
+        """The frontier rose: release what it now corroborates, then move the watermark."""
+        frontier = self.frontier.value
+        if self.held:
+            self._release(self.held.pop_until(frontier + self._skew))
+        if self.watermark.advance_to(frontier - self._lateness):
+            timers = self._timers
+            if timers and timers[0][0] <= self.watermark.value:
+                self._fire_due()
 
     # -- bookkeeping -------------------------------------------------------------------------
 

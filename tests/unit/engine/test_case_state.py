@@ -34,6 +34,14 @@ from tests.support import Events
 event_ids = st.lists(st.text(min_size=1, max_size=12), unique=True, max_size=3 * SEEN_TUPLE_MAX)
 
 
+@pytest.fixture
+def policy(policy: Policy) -> Policy:
+    """These tests are about bookkeeping with one or two bookings, so one booking moves the event
+    clock (clock_quorum 1: the clock before issue 12); the robust clock has its own tests
+    (tests/unit/engine/test_event_clock.py)."""
+    return replace(policy, clock_quorum=1)
+
+
 @settings(max_examples=300, deadline=None)
 @given(event_ids, st.randoms(use_true_random=False))
 def test_seen_does_not_depend_on_the_order_ids_arrive_in(
