@@ -28,6 +28,11 @@ DUPLICATE = "duplicate"
 HELD = "held"  # waiting for the event clock (``event_clock.py``); settled later via ``on_settled``
 FUTURE = "future"  # a held event given up: the dead letter ``future``
 
+FUTURE_DETAIL = (
+    "occurred_at is more than max_clock_skew ahead of the event time corroborated by "
+    "clock_quorum distinct bookings; replay with --until at or after it to accept it"
+)
+
 HeldEvent = Held[tuple[Event, Any]]  # the event and the caller's token (its raw bytes, line, ...)
 Settled = Callable[[HeldEvent, str], None]  # a held event ended ACCEPTED or FUTURE
 

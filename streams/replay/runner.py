@@ -17,7 +17,14 @@ from streams.contract.dead_letters import dead_letter
 from streams.contract.decode import Decoder, Rejected
 from streams.engine.alerts import Emit
 from streams.engine.jurisdiction import Evaluated, ShareMonitor
-from streams.engine.processor import ACCEPTED, DUPLICATE, HELD, Engine, HeldEvent
+from streams.engine.processor import (
+    ACCEPTED,
+    DUPLICATE,
+    FUTURE_DETAIL,
+    HELD,
+    Engine,
+    HeldEvent,
+)
 from streams.policy.model import Policy
 from streams.replay.summary import ReplaySummary
 
@@ -68,8 +75,7 @@ class InProcessReplay:
             dead_letter(
                 line,
                 "future",
-                "occurred_at is more than max_clock_skew ahead of the event time corroborated by "
-                "clock_quorum bookings, up to the end of the log",
+                FUTURE_DETAIL,
                 line=line_number,
             )
         )

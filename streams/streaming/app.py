@@ -215,6 +215,7 @@ class Worker:
                 store,
                 self.decoder,
                 self.type_of_topic,
+                wall_clock=self.config.wall_clock if self.live else None,
             )
             driver.engine.rebuild_timers()
             self.drivers[partition] = driver

@@ -8,7 +8,10 @@ a release for it lags behind.
 Replay-mode events carry the producer's watermark (``hw-wm``); they are held until every topic
 has moved strictly past it and then applied in watermark order, each after the engine has been
 advanced to its watermark: the same order of "apply" and "fire" as the in-process replay, so the
-same alerts, however the topics interleave. Live events carry no header and are applied at once.
+same alerts, however the topics interleave. Live events carry no header and are applied at once;
+with a wall clock (live mode) one dated more than ``max_clock_skew`` ahead of it is the dead
+letter ``future``, and the floor a live event raises is min(its time, now) − lateness, so no
+event time the wall clock has not reached can move the watermark.
 
 Pure Python: the Faust agent feeds messages in and acts on what comes out.
 """
@@ -26,6 +29,7 @@ from streams.contract.decode import Decoder, Rejected
 from streams.contract.events import Event
 from streams.engine.alerts import Emit
 from streams.engine.case import Case
+from streams.engine.clock import Clock
 from streams.engine.jurisdiction import DetainerFact
 from streams.engine.processor import Engine
 from streams.engine.watermark import NEVER
@@ -74,6 +78,7 @@ class PartitionDriver:
         type_of_topic: dict[str, str] | None = None,
         on_fact: Callable[[DetainerFact], None] | None = None,
         on_watermark: Callable[[int], None] | None = None,
+        wall_clock: Clock | None = None,
     ) -> None:
         self.partition = partition
         self.policy = policy
@@ -81,6 +86,7 @@ class PartitionDriver:
         # Called with the engine's watermark after every move, once the facts it reported are out
         # (the jurisdiction repartition forwards both, in this order).
         self.on_watermark = on_watermark
+        self.wall_clock = wall_clock  # live mode: header-less events are checked against it
         self.decoder = decoder or Decoder()
         self.floors: dict[str, int] = dict.fromkeys(topics, NEVER)
         self.type_of_topic = type_of_topic or {}
@@ -146,8 +152,30 @@ class PartitionDriver:
         validated = perf_counter()
         stamped = hdr.time_header(headers, hdr.WATERMARK)
         if stamped is None:  # live: apply now; this topic has delivered up to at - lateness
+            floor = event.at
+            if self.wall_clock is not None:
+                now = self.wall_clock.now()
+                if event.at > now + self.policy.max_clock_skew:
+                    record = dead_letter(
+                        raw,
+                        "future",
+                        "occurred_at is more than max_clock_skew ahead of the wall clock",
+                        **where,
+                    )
+                    settled.append(
+                        Outcome(
+                            token,
+                            event.type,
+                            "dead_letter",
+                            dead_letter=record,
+                            received=received,
+                            validated=validated,
+                        )
+                    )
+                    return settled, completed
+                floor = min(floor, now)
             settled.append(self._apply(event, raw, where, token, received, validated))
-            self._raise_floor(topic, event.at - self.policy.allowed_lateness)
+            self._raise_floor(topic, floor - self.policy.allowed_lateness)
         else:
             self._raise_floor(topic, stamped)
             self._seq += 1
