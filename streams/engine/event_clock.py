@@ -17,6 +17,12 @@ an ``expired`` dead letter and fired every pending deadline. Here event time mus
   risen to within the skew of them. The queue is bounded (``policy.max_held_events``): beyond it
   the event furthest in the future is given up as the dead letter ``future``.
 
+At the end of a recorded log, held events the frontier never reached are still applied when the
+log's own order vouches for them: no event read after one was dated more than the skew before it
+(the sparse last events of a log). One that a later line contradicts (2199, followed by
+thousands of lines of 2011) ends as ``future``. Neither moves the end of the log, which comes
+from the corroborated events only.
+
 The engine (``processor.py``) owns the watermark (``T`` minus the allowed lateness) and applies
 what this module releases; this module is the bookkeeping only, pure and small.
 """
@@ -79,20 +85,23 @@ class Held(Generic[T]):
     seq: int
     item: T
     mark: int = field(default=NEVER)
+    contradicted: bool = False  # an event read after it is dated more than the skew before it
 
 
 class HeldQueue(Generic[T]):
     """Held events by (time, arrival), with the furthest in the future given up beyond a bound.
 
-    Two heaps with lazy deletion: a min-heap to release in order, a max-heap to drop the furthest.
+    Heaps with lazy deletion: a min-heap to release in order, a max-heap to drop the furthest, and
+    a max-heap of the entries no later event has contradicted yet.
     """
 
-    __slots__ = ("_alive", "_max", "_min", "_seq", "limit")
+    __slots__ = ("_alive", "_max", "_min", "_seq", "_unchecked", "limit")
 
     def __init__(self, limit: int) -> None:
         self.limit = max(limit, 0)
         self._min: list[tuple[int, int]] = []
         self._max: list[tuple[int, int]] = []
+        self._unchecked: list[tuple[int, int]] = []
         self._alive: dict[int, Held[T]] = {}
         self._seq = 0
 
@@ -107,6 +116,7 @@ class HeldQueue(Generic[T]):
         self._alive[held.seq] = held
         heapq.heappush(self._min, (at, held.seq))
         heapq.heappush(self._max, (-at, -held.seq))
+        heapq.heappush(self._unchecked, (-at, held.seq))
         if len(self._alive) <= self.limit:
             return None
         while True:
@@ -114,6 +124,16 @@ class HeldQueue(Generic[T]):
             dropped = self._alive.pop(-neg_seq, None)
             if dropped is not None:
                 return dropped
+
+    def contradict(self, above: int) -> None:
+        """An event was read dated ``above`` minus the skew: every entry after ``above`` is
+        contradicted by the log's order."""
+        heap, alive = self._unchecked, self._alive
+        while heap and -heap[0][0] > above:
+            _, seq = heapq.heappop(heap)
+            held = alive.get(seq)
+            if held is not None:
+                held.contradicted = True
 
     def pop_until(self, limit: int) -> list[Held[T]]:
         """Every held entry with ``at <= limit``, in (time, arrival) order."""
@@ -127,6 +147,7 @@ class HeldQueue(Generic[T]):
         if not alive:
             self._min.clear()
             self._max.clear()
+            self._unchecked.clear()
         return out
 
     def drain(self) -> list[Held[T]]:
@@ -135,4 +156,5 @@ class HeldQueue(Generic[T]):
         self._alive.clear()
         self._min.clear()
         self._max.clear()
+        self._unchecked.clear()
         return out

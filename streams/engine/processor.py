@@ -30,7 +30,8 @@ FUTURE = "future"  # a held event given up: the dead letter ``future``
 
 FUTURE_DETAIL = (
     "occurred_at is more than max_clock_skew ahead of the event time corroborated by "
-    "clock_quorum distinct bookings; replay with --until at or after it to accept it"
+    "clock_quorum distinct bookings, and a later line of the log is dated more than that before "
+    "it; replay with --until at or after it to accept it"
 )
 
 HeldEvent = Held[tuple[Event, Any]]  # the event and the caller's token (its raw bytes, line, ...)
@@ -121,6 +122,8 @@ class Engine:
             return DUPLICATE
         frontier = self.frontier
         moved = frontier.observe(booking_id, at)
+        if held_ids:
+            self.held.contradict(at + self._skew)
         if frontier.value == NEVER or at > frontier.value + self._skew:
             self._hold(event, token)
             return HELD
@@ -141,21 +144,26 @@ class Engine:
     def finish(self, until: int | None = None) -> int:
         """End of a log: settle every held event, then move the watermark past the end.
 
-        Held events within ``max_clock_skew`` of the reference frontier (the min(k, n)-th highest
-        booking time, so a log of one or two bookings still ends), or at or before ``until``, are
-        applied in time order; the rest end as ``future``. The end is ``until``, else the newest
-        applied event (at most the skew past the corroborated frontier, never a wild time); the
-        watermark moves to end + 1 µs, because a finding fires only once the watermark is past its
-        time: everything at or before the end is settled. Returns the end (``NEVER``: empty log).
+        Applied, in time order: held events within ``max_clock_skew`` of the reference frontier
+        (the min(k, n)-th highest booking time, so a log of one or two bookings still ends), at
+        or before ``until``, or that no later line contradicts (the sparse last events of a log,
+        see ``event_clock``); the rest end as ``future``. The end is ``until``, else the newest
+        event applied before this (corroborated, never a wild time, nor an uncorroborated tail).
+        The watermark moves to end + 1 µs, because a finding fires only once the watermark is
+        past its time: everything at or before the end is settled. Returns the end (``NEVER``
+        for an empty log).
         """
         reference = self.frontier.reference()
         limit = NEVER if reference == NEVER else reference + self._skew
         if until is not None:
             limit = max(limit, until)
         self._release(self.held.pop_until(limit))
-        for held in self.held.drain():
-            self._give_up(held)
         end = until if until is not None else self.newest_applied
+        rest = self.held.drain()
+        self._release([held for held in rest if not held.contradicted])
+        for held in rest:
+            if held.contradicted:
+                self._give_up(held)
         if end != NEVER:
             self.advance_to(end + 1)
         return end

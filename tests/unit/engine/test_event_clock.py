@@ -139,11 +139,27 @@ class TestWildTimestamps:
         assert [a["booking_id"] for a in firing(alerts, "hold_limit_exceeded")] == ["bk-ny"]
 
     def test_until_accepts_a_held_event_up_to_it(self, policy: Policy) -> None:
-        events = [*others("2011-10-03 08:00"), Events("bk-next").booking("2011-10-05 08:00")]
+        events = [
+            *others("2011-10-03 08:00"),
+            Events("bk-next").booking("2011-10-05 08:00"),
+            Events("bk-then").booking("2011-10-03 08:30"),  # a later line, 2 days earlier
+        ]
         _, without, dead = replay(policy, events)
         assert without.dead_letters == {"future": 1} and len(dead) == 1
         _, with_until, dead = replay(policy, events, until="2011-10-06T00:00:00Z")
-        assert with_until.accepted == 4 and dead == []
+        assert with_until.accepted == 5 and dead == []
+
+    def test_the_sparse_end_of_a_log_is_applied_but_does_not_move_its_end(
+        self, policy: Policy, ny: Events
+    ) -> None:
+        # Two bookings' last events, days after everyone else's, with no later line against
+        # them: the log's order vouches for them, but event time ends at the corroborated part.
+        events = [*held_ny(ny), *others("2011-10-05 08:00"), ny.release(DEADLINE, "released")]
+        events.append(Events("bk-last").booking("2011-10-09 08:00"))
+        alerts, summary, dead = replay(policy, events)
+        assert dead == [] and summary.accepted == len(events)
+        assert summary.watermark == timestamps.parse("2011-10-05T08:00:00-04:00") + 1
+        assert firing(alerts, "hold_limit_exceeded") == []  # bk-ny released at its deadline
 
     def test_the_held_events_are_bounded(self, policy: Policy) -> None:
         bounded = replace(policy, max_held_events=2)
@@ -154,6 +170,7 @@ class TestWildTimestamps:
             w1.hit("2150-01-01T00:00:00Z"),
             w2.booking("2120-01-01T00:00:00Z"),
             w2.hit("2130-01-01T00:00:00Z"),
+            Events("bk-other-0").hit("2011-10-03 09:00"),  # a later line contradicts them all
         ]
         _, summary, dead = replay(bounded, events)
         assert summary.dead_letters == {"future": 4}
