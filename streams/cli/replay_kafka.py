@@ -77,6 +77,9 @@ def run_kafka(args: argparse.Namespace) -> int:
             "produced": dict(summary.produced),
             "dead_letters": dict(summary.dead_letters),
             "alerts": {f"{r}/{s}": n for (r, s), n in sorted(summary.alerts.items())},
+            "held": summary.held,
+            "released": summary.released,
+            "future": summary.dead_letters.get("future", 0),
         }
         Path(args.summary_json).write_bytes(orjson.dumps(payload, option=orjson.OPT_INDENT_2))
     if not args.quiet:

@@ -50,6 +50,8 @@ class Frontier:
 
     def observe(self, booking_id: str, at: int) -> bool:
         """Account for one event time of one booking; True when ``T`` rose."""
+        if at <= self.value:
+            return False  # the usual case: not above the k-th, so it changes none of the top k
         top = self._top
         known = top.get(booking_id)
         if known is not None:
@@ -59,8 +61,6 @@ class Frontier:
         elif len(top) < self.quorum:
             top[booking_id] = at
         else:
-            if at <= self.value:
-                return False  # below the k-th: cannot be one of the k highest
             del top[min(top, key=top.__getitem__)]
             top[booking_id] = at
         if len(top) < self.quorum:
