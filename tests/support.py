@@ -185,10 +185,7 @@ def stream(
                     dead.append(item.dead_letter)
                 continue
             p = partition_of(item.key.decode(), partitions)
-            headers = (
-                [] if item.watermark is None else [(hdr.WATERMARK, hdr.encode_time(item.watermark))]
-            )
-            queues[p][TYPE_TO_TOPIC[item.event_type]].append((item.key, item.value, headers))
+            queues[p][TYPE_TO_TOPIC[item.event_type]].append((item.key, item.value, item.headers()))
 
     def tick(at: int) -> None:
         for p in range(partitions):

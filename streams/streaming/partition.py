@@ -5,8 +5,8 @@ same partition count). The partition's watermark is the minimum over those topic
 each has delivered (Flink's rule), so a deadline never fires while a topic that might still hold
 a release for it lags behind.
 
-Replay-mode events carry the producer's watermark (``hw-wm``); they are held until every topic
-has moved strictly past it and then applied in watermark order, each after the engine has been
+Replay-mode events carry the producer's watermark (``hw-wm``) and sequence (``hw-seq``); they are
+held until every topic has moved strictly past it and then applied in (watermark, sequence) order, each after the engine has been
 advanced to its watermark: the same order of "apply" and "fire" as the in-process replay, so the
 same alerts, however the topics interleave. Live events carry no header and are applied at once;
 with a wall clock (live mode) one dated more than ``max_clock_skew`` ahead of it is the dead
@@ -179,9 +179,19 @@ class PartitionDriver:
         else:
             self._raise_floor(topic, stamped)
             self._seq += 1
-            heapq.heappush(
-                self._held, _Held(stamped, self._seq, event, raw, where, token, received, validated)
+            # Equal watermarks: the producer's order (``hw-seq``), else the order of arrival.
+            order = hdr.time_header(headers, hdr.SEQUENCE)
+            held = _Held(
+                stamped,
+                self._seq if order is None else order,
+                event,
+                raw,
+                where,
+                token,
+                received,
+                validated,
             )
+            heapq.heappush(self._held, held)
         self._release(settled)
         return settled, completed
 

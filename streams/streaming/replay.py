@@ -281,10 +281,7 @@ class KafkaReplay:
                 assert item.dead_letter is not None
                 dead(item.dead_letter)
                 continue
-            headers = (
-                [] if item.watermark is None else [(hdr.WATERMARK, hdr.encode_time(item.watermark))]
-            )
-            send(topic_of[item.event_type], key=item.key, value=item.value, headers=headers)
+            send(topic_of[item.event_type], key=item.key, value=item.value, headers=item.headers())
             produced[item.event_type] += 1
 
     def _produce(

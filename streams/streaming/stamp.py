@@ -32,6 +32,7 @@ from streams.engine.processor import (
     HeldEvent,
 )
 from streams.policy.model import Policy
+from streams.streaming import headers as hdr
 
 EVENT_TYPES = ("booking", "hit", "detainer", "release")
 
@@ -43,6 +44,16 @@ class Stamped:
     value: bytes
     watermark: int | None  # the producer's watermark before this event; None when invalid
     dead_letter: dict[str, Any] | None = None
+    seq: int = 0  # the producer's order of application (``hw-seq``), with a watermark
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        """The in-band headers to send it with (``headers``)."""
+        if self.watermark is None:
+            return []
+        return [
+            (hdr.WATERMARK, hdr.encode_time(self.watermark)),
+            (hdr.SEQUENCE, hdr.encode_time(self.seq)),
+        ]
 
 
 def _discard(alert: Alert) -> None:
@@ -54,6 +65,7 @@ class Stamper:
         self.decoder = decoder or Decoder()
         self.engine = Engine(policy, _discard, on_settled=self._settled)
         self._out: list[Stamped] = []
+        self._seq = 0
         # Re-sends of an event still held: the worker must never see them before the original.
         self.duplicates_of_held = 0
 
@@ -81,18 +93,27 @@ class Stamper:
         except Rejected:  # expired: the worker's engine, in the same state, says so too
             result = ACCEPTED
         if result == HELD:
-            return out
+            return self._number(out)
         if result == DUPLICATE and self.engine.holds(event):
             self.duplicates_of_held += 1
-            return out
-        return [Stamped(event.type, event.booking_id.encode(), line, before), *out]
+            return self._number(out)
+        stamped = Stamped(event.type, event.booking_id.encode(), line, before)
+        out.insert(0, stamped)
+        return self._number(out)
 
     def finish(self, until: int | None = None) -> tuple[list[Stamped], int]:
         """End of the log (``Engine.finish``): the held events released or given up, in order,
         and the watermark the final tick must carry."""
         out = self._out = []
         self.engine.finish(until)
-        return out, self.engine.watermark.value
+        return self._number(out), self.engine.watermark.value
+
+    def _number(self, stamped: list[Stamped]) -> list[Stamped]:
+        for item in stamped:
+            if item.watermark is not None:
+                self._seq += 1
+                item.seq = self._seq
+        return stamped
 
     def _settled(self, held: HeldEvent, outcome: str) -> None:
         event, (line, line_number) = held.item

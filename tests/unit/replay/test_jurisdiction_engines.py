@@ -99,12 +99,9 @@ def simulated_streaming(
             if item.event_type is None or item.key is None:
                 continue
             p = partition_of(item.key.decode(), partitions)
-            headers = (
-                [] if item.watermark is None else [(hdr.WATERMARK, hdr.encode_time(item.watermark))]
-            )
             offset += 1
             drivers[p].on_message(
-                TYPE_TO_TOPIC[item.event_type], item.key, item.value, headers, offset
+                TYPE_TO_TOPIC[item.event_type], item.key, item.value, item.headers(), offset
             )
 
     for number, line in enumerate(lines, 1):

@@ -73,8 +73,11 @@ def test_two_wild_timestamps_change_no_other_bookings_alerts_in_either_engine(
     # letters are wild events (``future``, or out of the contract's range).
     assert summary.balanced()
     assert all(orjson.loads(original_bytes(d))["booking_id"] in wild_bookings for d in dead)
+    # The Kafka path, too. (A wild booking's own alerts may differ between engines: a booking
+    # dated years back is ``expired`` or not depending on whether another topic's event of that
+    # booking, stamped with the same watermark, was applied first.)
     streamed, _ = stream(policy, wild, until=UNTIL, seed=seed)
-    assert of_others(streamed, set()) == of_others(alerts, set())
+    assert of_others(streamed, wild_bookings) == of_others(expected, wild_bookings)
 
 
 def sample() -> list[bytes]:
