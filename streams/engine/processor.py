@@ -34,6 +34,11 @@ FUTURE_DETAIL = (
     "it; replay with --until at or after it to accept it"
 )
 
+# How far apart, at most, the last events of a log may be for the end of the log to follow them
+# when they are not corroborated (one or two bookings' last events, days after everyone else's,
+# as in a small jail's extract); a wild time (a year off, 2199) in the last lines never is.
+TAIL_STEP = 7 * 24 * 3600 * 1_000_000
+
 HeldEvent = Held[tuple[Event, Any]]  # the event and the caller's token (its raw bytes, line, ...)
 Settled = Callable[[HeldEvent, str], None]  # a held event ended ACCEPTED or FUTURE
 
@@ -148,7 +153,8 @@ class Engine:
         (the min(k, n)-th highest booking time, so a log of one or two bookings still ends), at
         or before ``until``, or that no later line contradicts (the sparse last events of a log,
         see ``event_clock``); the rest end as ``future``. The end is ``until``, else the newest
-        event applied before this (corroborated, never a wild time, nor an uncorroborated tail).
+        corroborated event, followed through that tail while each step is at most ``TAIL_STEP``
+        (a week): never a wild time.
         The watermark moves to end + 1 µs, because a finding fires only once the watermark is
         past its time: everything at or before the end is settled. Returns the end (``NEVER``
         for an empty log).
@@ -160,10 +166,17 @@ class Engine:
         self._release(self.held.pop_until(limit))
         end = until if until is not None else self.newest_applied
         rest = self.held.drain()
-        self._release([held for held in rest if not held.contradicted])
+        tail = [held for held in rest if not held.contradicted]
+        self._release(tail)
         for held in rest:
             if held.contradicted:
                 self._give_up(held)
+        if until is None and end != NEVER:
+            for held in tail:  # in time order: the end follows a plausible tail, step by step
+                if held.at > end:
+                    if held.at - end > TAIL_STEP:
+                        break
+                    end = held.at
         if end != NEVER:
             self.advance_to(end + 1)
         return end

@@ -149,16 +149,18 @@ class TestWildTimestamps:
         _, with_until, dead = replay(policy, events, until="2011-10-06T00:00:00Z")
         assert with_until.accepted == 5 and dead == []
 
-    def test_the_sparse_end_of_a_log_is_applied_but_does_not_move_its_end(
+    def test_the_sparse_end_of_a_log_is_applied_and_ends_it_a_wild_last_line_does_not(
         self, policy: Policy, ny: Events
     ) -> None:
         # Two bookings' last events, days after everyone else's, with no later line against
-        # them: the log's order vouches for them, but event time ends at the corroborated part.
+        # them: the log's order vouches for them, and the end follows them a step (at most a
+        # week) at a time; a last line a year later is applied to its booking but ends nothing.
         events = [*held_ny(ny), *others("2011-10-05 08:00"), ny.release(DEADLINE, "released")]
         events.append(Events("bk-last").booking("2011-10-09 08:00"))
+        events.append(Events("bk-typo").booking("2012-10-09 08:00"))
         alerts, summary, dead = replay(policy, events)
         assert dead == [] and summary.accepted == len(events)
-        assert summary.watermark == timestamps.parse("2011-10-05T08:00:00-04:00") + 1
+        assert summary.watermark == timestamps.parse("2011-10-09T08:00:00-04:00") + 1
         assert firing(alerts, "hold_limit_exceeded") == []  # bk-ny released at its deadline
 
     def test_the_held_events_are_bounded(self, policy: Policy) -> None:
