@@ -298,10 +298,11 @@ class KafkaReplay:
             if not line.strip():
                 continue
             summary.lines += 1
-            stamped = stamper.stamp(line, number)
+            # Sent before any tick that pacing may write: a tick carries the watermark after this
+            # line, and what this line releases is stamped with the one before it.
+            self._send(stamper.stamp(line, number), dead)
             if self.speed is not None and stamper.event_time != NEVER:
                 pace_start = self._pace(pace_start, stamper.event_time)
-            self._send(stamped, dead)
             now = time.monotonic()
             if summary.lines % TICK_EVERY_EVENTS == 0 or now - last_tick > TICK_EVERY_SECONDS:
                 self._ticks(stamper.watermark)
