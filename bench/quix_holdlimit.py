@@ -85,7 +85,8 @@ def _decide(state: State, booking_id: str) -> list[dict[str, Any]]:
     jurisdiction = state.get("jurisdiction")
     if not POLICY.rule_enabled(RULE, jurisdiction):
         return []
-    fired: list[int] = state.get("fired") or []
+    # [detainer id, occurred] pairs already alerted: one alert per detainer, as in Holdwatch.
+    fired: list[list[Any]] = state.get("fired") or []
     zone = POLICY.timezone_for(jurisdiction, state.get("timezone"))
     subdivision = POLICY.holiday_subdivision(jurisdiction)
     custody_end = state.get("custody_end_at")
@@ -99,12 +100,12 @@ def _decide(state: State, booking_id: str) -> list[dict[str, Any]]:
         )
         occurred = max(due, issued)
         ends = [t for t in (custody_end, record.get("lifted_at")) if t is not None]
-        if not ends or min(ends) <= occurred or occurred in fired:
+        if not ends or min(ends) <= occurred or [detainer_id, occurred] in fired:
             continue  # still held (no certainty yet), or ended within the limit, or already alerted
-        fired.append(occurred)
+        fired.append([detainer_id, occurred])
         out.append(
             {
-                "alert_id": alert_id(RULE, booking_id, occurred),
+                "alert_id": alert_id(RULE, booking_id, occurred, detainer_id=detainer_id),
                 "rule": RULE,
                 "state": "firing",
                 "booking_id": booking_id,

@@ -230,11 +230,12 @@ def inprocess_rows(
     return rows, detail
 
 
-def hold_limit_set(alerts: list[dict[str, Any]]) -> set[tuple[str, int]]:
+def hold_limit_set(alerts: list[dict[str, Any]]) -> set[tuple[str, int, str]]:
+    """(booking, occurred_at, detainer) of each firing hold_limit_exceeded: one per detainer."""
     from streams.contract.timestamps import parse
 
     return {
-        (a["booking_id"], parse(a["occurred_at"]))
+        (a["booking_id"], parse(a["occurred_at"]), a["details"]["detainer_id"])
         for a in alerts
         if a["rule"] == "hold_limit_exceeded" and a["state"] == "firing"
     }
@@ -421,7 +422,9 @@ def quix_row(
             note="FAILED: " + quix["error"].strip().splitlines()[-1],
         )
     ours = hold_limit_set(reference)
-    theirs = {(a["booking_id"], a["occurred_at_us"]) for a in quix["alerts"]}
+    theirs = {
+        (a["booking_id"], a["occurred_at_us"], a["details"]["detainer_id"]) for a in quix["alerts"]
+    }
     ended: set[str] = set()
     with prefix_log.open("rb") as lines:
         for raw in lines:
@@ -430,7 +433,7 @@ def quix_row(
                 if body.get("phase", "eligible") != "eligible" or body.get("action") == "lifted":
                     ended.add(body["booking_id"])
     only_ours = ours - theirs
-    no_end = {b for b, _ in only_ours if b not in ended}
+    no_end = {b for b, _, _ in only_ours if b not in ended}
     rate = eps(quix["count"], quix["seconds"])
     shim = quix.get("unpatched_error")
     return row(

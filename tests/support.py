@@ -85,6 +85,54 @@ class Events:
         return self._base("release", at) | {"phase": phase}
 
 
+def two_detainers(
+    ev: Events, lift_first: str | None, custody_end: str | None
+) -> list[dict[str, Any]]:
+    """Booked Mon, two 2011 detainers issued together and served, eligible Tue 10:00: both
+    deadlines are Thu 2011-10-06 10:00."""
+    events = [
+        ev.booking("2011-10-03 08:00"),
+        ev.hit("2011-10-03 09:00"),
+        ev.detainer("2011-10-03 10:00", detainer_id="dt-1"),
+        ev.detainer("2011-10-03 10:00", detainer_id="dt-2"),
+        ev.detainer("2011-10-03 12:00", action="served", detainer_id="dt-1"),
+        ev.detainer("2011-10-03 12:00", action="served", detainer_id="dt-2"),
+        ev.release("2011-10-04 10:00", "eligible"),
+    ]
+    if lift_first:
+        events.append(ev.detainer(lift_first, action="lifted", detainer_id="dt-1"))
+    if custody_end:
+        events.append(ev.release(custody_end, "transferred_to_ice"))
+    return events
+
+
+def signed_tick(
+    topic: str, partition: int, at: int, barrier: str | None = None
+) -> list[tuple[str, bytes]]:
+    """A tick (and barrier) as the replay producer writes it: signed for its topic-partition."""
+    from streams.streaming import control
+    from streams.streaming import headers as hdr
+
+    return control.from_env().sign(topic, partition, hdr.tick_headers(at, barrier))
+
+
+def signed(topic: str, partition: int, headers: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """Control headers (an event's stamp) as the replay producer writes them: signed for their
+    topic-partition; no headers stay none (a live event)."""
+    from streams.streaming import control
+
+    return control.from_env().sign(topic, partition, headers) if headers else []
+
+
+def signed_stamp(topic: str, partition: int, watermark: int) -> list[tuple[str, bytes]]:
+    """An event's ``hw-wm`` as the replay producer writes it: signed for its topic-partition."""
+    from streams.streaming import control
+    from streams.streaming import headers as hdr
+
+    stamp = [(hdr.WATERMARK, hdr.encode_time(watermark))]
+    return control.from_env().sign(topic, partition, stamp)
+
+
 def lines(events: list[dict[str, Any]]) -> list[bytes]:
     return [orjson.dumps(e) for e in events]
 
@@ -159,7 +207,6 @@ def stream(
 
     from streams.contract import timestamps
     from streams.kafka.topics import TYPE_TO_TOPIC
-    from streams.streaming import headers as hdr
     from streams.streaming.partition import PartitionDriver
     from streams.streaming.stamp import Stamped, Stamper
     from streams.streaming.store import partition_of
@@ -185,12 +232,13 @@ def stream(
                     dead.append(item.dead_letter)
                 continue
             p = partition_of(item.key.decode(), partitions)
-            queues[p][TYPE_TO_TOPIC[item.event_type]].append((item.key, item.value, item.headers()))
+            topic = TYPE_TO_TOPIC[item.event_type]
+            queues[p][topic].append((item.key, item.value, signed(topic, p, item.headers())))
 
     def tick(at: int) -> None:
         for p in range(partitions):
             for t in topics:
-                queues[p][t].append((None, b"", hdr.tick_headers(at)))
+                queues[p][t].append((None, b"", signed_tick(t, p, at)))
 
     stamper = Stamper(policy)
     raw = [e if isinstance(e, bytes) else orjson.dumps(e) for e in events]

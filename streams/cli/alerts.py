@@ -85,15 +85,36 @@ def print_json(alert: dict[str, Any], out: TextIO) -> None:
     out.flush()
 
 
+def printable(value: object) -> str:
+    """``value`` as text a terminal shows and never obeys: control characters (ESC, CR, BEL,
+    the C1 range, bidi overrides, line separators) as ``\\xNN``/``\\uNNNN`` escapes.
+
+    Alert fields come from input messages (``booking_id`` is whatever a producer sent within
+    the schema), so printed raw they could move the cursor, rewrite earlier lines, set the
+    window title or hide text. Applied to the human format always, not only on a terminal: its
+    output is often piped to ``less -R`` or a log that someone later ``cat``s."""
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(
+        ch
+        if ch.isprintable()
+        else (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        for ch in text
+    )
+
+
 def print_pretty(alert: dict[str, Any], out: TextIO) -> None:
-    state = str(alert.get("state", "?")).upper()
+    p = printable
+    state = p(alert.get("state", "?")).upper()
     details = alert.get("details") or {}
     extra = " ".join(
-        f"{k}={v}" for k, v in details.items() if isinstance(v, str | int | float | bool)
+        f"{p(k)}={p(v)}" for k, v in details.items() if isinstance(v, str | int | float | bool)
     )
     out.write(
-        f"{alert.get('occurred_at', '?')}  {state:<8} {alert.get('severity', '?'):<8} {alert.get('rule', '?'):<26} "
-        f"{alert.get('jurisdiction', '?'):<16} booking {alert.get('booking_id', '?')}  {extra}".rstrip()
+        f"{p(alert.get('occurred_at', '?'))}  {state:<8} {p(alert.get('severity', '?')):<8} "
+        f"{p(alert.get('rule', '?')):<26} {p(alert.get('jurisdiction', '?')):<16} "
+        f"booking {p(alert.get('booking_id', '?'))}  {extra}".rstrip()
         + "\n"
     )
     out.flush()

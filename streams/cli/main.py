@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from streams import __version__
 from streams.cli.errors import UsageError
+from streams.logging_setup import redact_person_ids
 
 # Module names under streams.cli, in the order they appear in --help.
 SUBCOMMANDS = ("demo", "replay", "generate", "import_log", "report", "worker", "topics", "alerts")
@@ -39,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Before any library logs: no person_id in any log record, at any level.
+    redact_person_ids()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

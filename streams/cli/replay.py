@@ -75,6 +75,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="PORT",
         help="serve Prometheus metrics on this port while the replay runs (in-process replays)",
     )
+    parser.add_argument(
+        "--metrics-host",
+        default="127.0.0.1",
+        metavar="HOST",
+        help="address for --metrics-port (default 127.0.0.1, this host only)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -109,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         from streams.observability.metrics import ReplayPublisher, WorkerMetrics
 
         metrics = WorkerMetrics.create(policy)
-        metrics.serve("127.0.0.1", args.metrics_port)
+        metrics.serve(args.metrics_host, args.metrics_port)
         publisher = ReplayPublisher(metrics)
     replay = InProcessReplay(
         policy,

@@ -21,11 +21,13 @@ from streams.replay.source import LogSource
 def run_kafka(args: argparse.Namespace) -> int:
     from kafka.errors import KafkaError
 
+    from streams.streaming import control
     from streams.streaming.replay import KafkaReplay, ReplayTimeout
     from streams.streaming.session import kafka_session
 
     policy = policy_from_args(args)
     settings = kafka_settings(args)
+    signer = control.from_env()  # production without a control key: one line, before any broker
     try:
         source = LogSource(args.log)
         alerts = JsonLinesWriter(args.alerts_out)
@@ -43,7 +45,7 @@ def run_kafka(args: argparse.Namespace) -> int:
             kafka_session(settings, policy, not args.broker, worker_args)
         )
         try:
-            replay = KafkaReplay(settings, policy, args.speed)
+            replay = KafkaReplay(settings, policy, args.speed, control=signer)
         except (ReplayTimeout, KafkaError) as exc:
             raise UsageError(f"{exc} (brokers: {','.join(settings.brokers)})") from None
         progress = None

@@ -60,9 +60,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument(
         "--metrics-host",
-        default="0.0.0.0",
+        default="127.0.0.1",
         metavar="HOST",
-        help="/metrics address (default 0.0.0.0)",
+        help="/metrics address (default 127.0.0.1, this host only; 0.0.0.0 inside a container "
+        "network that Prometheus scrapes)",
+    )
+    parser.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="give up (one line, exit 2) when the broker is unreachable this long at start "
+        "(default: wait, saying so every 10 s)",
     )
     parser.add_argument(
         "--live-lateness",
@@ -88,6 +97,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     if not args.checkpoint_interval > 0:
         raise UsageError("--checkpoint-interval must be a positive number of seconds")
+    if args.connect_timeout is not None and not args.connect_timeout >= 0:
+        raise UsageError("--connect-timeout must be a number of seconds >= 0")
     from streams.streaming.app import WorkerConfig
     from streams.streaming.run import run_in_process
 
@@ -105,5 +116,6 @@ def run(args: argparse.Namespace) -> int:
         metrics_port=args.metrics_port or None,
         metrics_host=args.metrics_host,
         loglevel=args.log_level,
+        connect_timeout=args.connect_timeout,
     )
     return 0

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, NotRequired, TypedDict
+
+import orjson
 
 EventType = Literal["booking", "hit", "detainer", "release"]
 
@@ -91,3 +94,24 @@ def make_event(
     _set_at(event, at)
     _set_body(event, body)
     return event
+
+
+#: Bytes of :func:`content_digest`: a collision between two *different* contents of one event id
+#: (which would let a conflicting duplicate pass as a repeat) has odds of 2**-64.
+DIGEST_SIZE = 8
+_blake2b = hashlib.blake2b
+_SORTED = orjson.OPT_SORT_KEYS
+
+
+def content_digest(event: Event) -> bytes:
+    """A short digest of what the event *says*, not of how its bytes spell it.
+
+    Computed over the decoded body with ``occurred_at`` replaced by the instant it names, keys
+    sorted: a re-send that differs only in whitespace, key order, escaping or the offset the time
+    is written in (``Z`` vs ``+00:00`` vs ``-05:00`` for the same instant) is an exact repeat;
+    any other difference (type, a field's value, the list order of charges, the time) is content.
+    A booking's ``person_id`` is already pseudonymised here (same key, same pseudonym).
+    """
+    body = dict(event.body)
+    body["occurred_at"] = event.at
+    return _blake2b(orjson.dumps(body, option=_SORTED), digest_size=DIGEST_SIZE).digest()

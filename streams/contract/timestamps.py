@@ -6,7 +6,7 @@ is within the limit") and are cheap to store in the case table.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, time, tzinfo
 
 MICROS = 1_000_000
 HOUR = 3600 * MICROS
@@ -16,6 +16,7 @@ MINUTE = 60 * MICROS
 # Event times outside this range are data errors, not history: the program started in 2008.
 EARLIEST = -2208988800 * MICROS  # 1900-01-01T00:00:00Z
 LATEST = 7258118400 * MICROS  # 2200-01-01T00:00:00Z
+_LAST_SECOND = time(23, 59, 59)
 
 
 class BadTimestamp(ValueError):
@@ -94,19 +95,59 @@ def _parse_canonical(text: str) -> int | None:
     return micros
 
 
+#: A leap second is read as the last microsecond before the next minute (time has no 61st second).
+LEAP_SECOND = MICROS - 1
+
+
+def _without_leap_second(text: str) -> str | None:
+    """``text`` with second ``60`` read as ``59`` (its fraction dropped), else None.
+
+    RFC 3339 (5.6, 5.7) allows ``23:59:60Z``, the leap second; ``fromisoformat`` does not.
+    """
+    if len(text) < 19 or text[13] != ":" or text[16:19] != ":60":
+        return None
+    rest = text[19:]
+    if rest[:1] in (".", ","):
+        end = 1
+        while end < len(rest) and rest[end].isdigit():
+            end += 1
+        rest = rest[end:]
+    return f"{text[:17]}59{rest}"
+
+
 def parse_full(text: str) -> int:
-    """``parse`` for any input: every RFC 3339 form ``fromisoformat`` reads, and every error."""
+    """``parse`` for any input: every RFC 3339 form ``fromisoformat`` reads, and every error.
+
+    A leap second (``2016-12-31T23:59:60Z``, or the same instant at another offset) is accepted as
+    ``23:59:59.999999Z``: it stays inside its UTC day and before every later event. Second 60 at
+    any other UTC time of day is no leap second and is rejected. Whether a leap second was really
+    inserted that day is not checked (no table of leap seconds is kept).
+    """
+    leap = 0
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         try:  # RFC 3339 allows lower-case "t" and "z"; fromisoformat does not
             moment = datetime.fromisoformat(text.upper())
         except ValueError as exc:
-            raise BadTimestamp(f"not an RFC 3339 timestamp: {text[:60]!r}") from exc
+            shifted = _without_leap_second(text.upper())
+            if shifted is None:
+                raise BadTimestamp(f"not an RFC 3339 timestamp: {text[:60]!r}") from exc
+            try:
+                moment = datetime.fromisoformat(shifted)
+            except ValueError:
+                raise BadTimestamp(f"not an RFC 3339 timestamp: {text[:60]!r}") from exc
+            offset = moment.utcoffset()
+            if offset is not None and (moment - offset).time() != _LAST_SECOND:
+                raise BadTimestamp(
+                    f"second 60 is a leap second only at 23:59:60 UTC: {text[:60]!r}"
+                ) from exc
+            moment = moment.replace(microsecond=0)
+            leap = LEAP_SECOND
     if moment.tzinfo is None:
         raise BadTimestamp(f"timestamp without UTC offset: {text[:60]!r}")
     try:
-        micros = round(moment.timestamp() * MICROS)
+        micros = round(moment.timestamp() * MICROS) + leap
     except (OverflowError, ValueError, OSError) as exc:
         raise BadTimestamp(f"timestamp out of range: {text[:60]!r}") from exc
     if not EARLIEST <= micros < LATEST:

@@ -26,20 +26,36 @@ Alert = dict[str, Any]
 Emit = Callable[[Alert], None]
 
 
-def alert_id(rule: str, booking_id: str, occurred_at: int, jurisdiction: str = "") -> str:
-    """Deterministic: the same violation gets the same id in every engine and every re-emission."""
+def alert_id(
+    rule: str, booking_id: str, occurred_at: int, jurisdiction: str = "", detainer_id: str = ""
+) -> str:
+    """Deterministic: the same violation gets the same id in every engine and every re-emission.
+
+    A per-detainer rule's id includes the detainer: two detainers of one booking that become
+    unlawful at the same instant are two alerts. Without a detainer the id is the one of
+    rule, subject and occurred_at alone (jurisdiction-level alerts keep their ids).
+    """
     subject = booking_id or f"jurisdiction:{jurisdiction}"
-    digest = hashlib.blake2b(f"{rule}\x1f{subject}\x1f{occurred_at}".encode(), digest_size=16)
+    text = f"{rule}\x1f{subject}\x1f{occurred_at}"
+    if detainer_id:
+        text += f"\x1f{detainer_id}"
+    digest = hashlib.blake2b(text.encode(), digest_size=16)
     return digest.hexdigest()
 
 
 def build_alert(
-    policy: Policy, case: Case, rule: str, state: str, at: int, details: dict[str, Any]
+    policy: Policy,
+    case: Case,
+    rule: str,
+    state: str,
+    at: int,
+    details: dict[str, Any],
+    detainer_id: str = "",
 ) -> Alert:
     info = policy.rules[rule]
     zone = calendar.zone(policy.timezone_for(case.jurisdiction, case.timezone))
     return {
-        "alert_id": alert_id(rule, case.booking_id, at),
+        "alert_id": alert_id(rule, case.booking_id, at, detainer_id=detainer_id),
         "rule": rule,
         "severity": info.severity,
         "state": state,
@@ -63,19 +79,39 @@ def _resolved_details(
     return out
 
 
+def _lifted(case: Case, detainer_id: str) -> int | None:
+    for detainer in case.detainers:
+        if detainer.detainer_id == detainer_id:
+            return detainer.lifted_at
+    return None
+
+
 def reconcile(
     case: Case, findings: Sequence[Finding], watermark: int, policy: Policy, emit: Emit
 ) -> int | None:
-    """Emit what the watermark has reached; return the next time this case needs a look."""
+    """Emit what the watermark has reached; return the next time this case needs a look.
+
+    An alert is keyed by (rule, occurred_at, detainer) (``Finding.key``): each detainer of a
+    booking has its own firing/resolved lifecycle and its own ``hours_over``.
+    """
     due: int | None = None
-    current: set[tuple[str, int]] = set()
+    current: set[tuple[str, int, str]] = set()
     zone_name = policy.timezone_for(case.jurisdiction, case.timezone)
     for finding in findings:
-        key = (finding.rule, finding.at)
+        key = finding.key
         if key in current:
             continue
         current.add(key)
         state = case.emitted.get(key)
+        identity = finding.detainer
+        if state is None and identity and case.emitted:
+            # Stored before alerts were keyed per detainer: (rule, at, "") was this booking's
+            # one alert for the rule at that time; the first detainer continues it, old id too.
+            legacy = (finding.rule, finding.at, "")
+            if legacy not in current and legacy in case.emitted:
+                key, identity = legacy, ""
+                current.add(key)
+                state = case.emitted[key]
         if state is None:
             if finding.at >= watermark:
                 due = finding.at + 1 if due is None else min(due, finding.at + 1)
@@ -83,7 +119,7 @@ def reconcile(
             # A copy: the finding may be reused (the engine keeps a case's findings until the case
             # changes), and its details must not be what a consumer of the alert holds.
             details = dict(finding.details)
-            emit(build_alert(policy, case, finding.rule, "firing", finding.at, details))
+            emit(build_alert(policy, case, finding.rule, "firing", finding.at, details, identity))
             case.record_emitted(key, "firing")
             state = "firing"
         if state == "firing" and finding.resolved_at is not None:
@@ -97,20 +133,29 @@ def reconcile(
             details = _resolved_details(
                 case, finding.rule, finding.details, finding.at, finding.resolved_at, zone_name
             )
-            emit(build_alert(policy, case, finding.rule, "resolved", finding.at, details))
+            emit(build_alert(policy, case, finding.rule, "resolved", finding.at, details, identity))
             case.record_emitted(key, "resolved")
     for key, state in case.emitted.items():
         if state != "firing" or key in current:
             continue
-        # Late evidence removed this finding; it was emitted, so it stays until custody ends.
+        # Late evidence removed this finding; it was emitted, so it stays until custody ends or
+        # (per-detainer rules) its detainer is lifted.
+        rule, at, detainer_id = key
         ended = case.custody_end_at
+        if detainer_id:
+            lifted = _lifted(case, detainer_id)
+            if lifted is not None and (ended is None or lifted < ended):
+                ended = lifted
         if ended is None:
             continue
-        ended = max(ended, key[1])
+        ended = max(ended, at)
         if ended >= watermark:
             due = ended + 1 if due is None else min(due, ended + 1)
             continue
-        details = _resolved_details(case, key[0], {"superseded": True}, key[1], ended, zone_name)
-        emit(build_alert(policy, case, key[0], "resolved", key[1], details))
+        gone: dict[str, Any] = {"superseded": True}
+        if detainer_id:
+            gone["detainer_id"] = detainer_id
+        details = _resolved_details(case, rule, gone, at, ended, zone_name)
+        emit(build_alert(policy, case, rule, "resolved", at, details, detainer_id))
         case.record_emitted(key, "resolved")  # a value changes, the dict does not resize
     return due

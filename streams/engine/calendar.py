@@ -5,6 +5,10 @@ run only during local calendar days (in the jail's time zone) that are none of t
 real elapsed time per local day keeps DST days right: a 23-hour or 25-hour weekday contributes
 what it really lasts. Holidays come from the ``holidays`` package with observed dates (a Saturday
 holiday is observed on the Friday before, a Sunday one on the Monday after).
+
+The deadline is the first instant after which the counted period exceeds the limit: hours that
+run out exactly as an excluded day begins move it to the start of the next business day, since
+the excluded days in between add nothing (``business_deadline``).
 """
 
 from __future__ import annotations
@@ -42,7 +46,14 @@ def local_midnight(day: date, where: ZoneInfo) -> int:
 def business_deadline(
     start: int, hours: int, where: ZoneInfo, calendar: holidays.HolidayBase
 ) -> int:
-    """The instant when ``hours`` of business-day time have passed since ``start``."""
+    """The first instant after which more than ``hours`` of business-day time have passed since
+    ``start``: the limit is exceeded only *after* it.
+
+    Time on an excluded day adds nothing to the period, so when the counted hours run out exactly
+    at the end of a business day (eligible Thursday 00:00: 48 hours at Saturday 00:00), custody
+    through the following weekend or holidays is still within the limit; the period exceeds it
+    only once the next business day begins (Monday 00:00, Tuesday 00:00 after a Monday holiday).
+    """
     remaining = hours * HOUR
     day = to_datetime(start, where).date()
     cursor = start
@@ -51,10 +62,19 @@ def business_deadline(
         day_end = local_midnight(next_day, where)
         if is_business_day(day, calendar):
             available = day_end - cursor
-            if remaining <= available:
+            if remaining < available:
                 return cursor + remaining
+            if remaining == available:
+                return _next_business_start(next_day, where, calendar)
             remaining -= available
         cursor, day = day_end, next_day
+
+
+def _next_business_start(day: date, where: ZoneInfo, calendar: holidays.HolidayBase) -> int:
+    """Local midnight of ``day`` or, when it is excluded, of the first business day after it."""
+    while not is_business_day(day, calendar):
+        day += timedelta(days=1)
+    return local_midnight(day, where)
 
 
 @functools.lru_cache(maxsize=65536)

@@ -9,17 +9,33 @@ collections lean. ``hits`` and ``detainers`` are tuples (the shared empty tuple 
 one), ``seen`` is a sorted tuple of event ids up to :data:`SEEN_TUPLE_MAX` ids (a set beyond),
 ``emitted`` is a shared read-only empty mapping until the first alert, and the few distinct
 strings and charge lists many cases hold are shared (bench/ ``memory`` row).
+
+Content digests: beside each seen id the case keeps an 8-byte digest of what that event said
+(:func:`streams.contract.events.content_digest`), so that the same id re-sent with other content
+is told from an exact repeat (the dead letter ``conflicting_duplicate``). While ``seen`` is a
+tuple, ``digests`` is one ``bytes`` of 8 bytes per id in the same order (41 B for a typical case
+of one booking and one release event); past that, a dict id -> digest. A record stored before
+digests were kept loads with the digests unknown: a repeat of such an id counts as an exact one.
+
+Anchors: a release (any phase) must not be dated before the booking, a detainer served or lifted
+neither before the booking nor before that detainer's issue. The engine dead-letters such an event
+when the anchor is already known (``inconsistent_time``); when the anchor comes later, ``apply``
+drops the stored fact it contradicts and falls back to the earliest consistent one. To make that
+possible, a fact superseded while its anchor was still unknown is kept in ``spare`` (empty, the
+shared tuple, whenever the booking arrives first); so the final case, and the alerts, do not
+depend on the order in which the anchor and the contradicting event arrive.
 """
 
 from __future__ import annotations
 
+import bisect
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from streams.contract.events import Event
+from streams.contract.events import DIGEST_SIZE, Event, content_digest
 
 if TYPE_CHECKING:
     from streams.engine.rules import Finding
@@ -28,10 +44,21 @@ CUSTODY_END_PHASES = frozenset({"released", "transferred_to_ice", "transferred_o
 
 #: Up to this many event ids, ``Case.seen`` is a sorted tuple (a set costs 216 bytes empty).
 SEEN_TUPLE_MAX = 8
+#: An emitted alert's identity within its case: (rule, occurred_at, detainer id or "").
+EmittedKey = tuple[str, int, str]
 #: No alerts emitted yet: shared, read-only; ``record_emitted`` replaces it by a dict.
-NO_EMITTED: Mapping[tuple[str, int], str] = MappingProxyType({})
+NO_EMITTED: Mapping[EmittedKey, str] = MappingProxyType({})
 
 Seen = tuple[str, ...] | set[str]
+#: With a tuple ``seen``: 8 bytes per id, same order; with a set ``seen``: id -> digest.
+Digests = bytes | dict[str, bytes]
+#: A digest of all zero bytes: not known (a record stored before digests were kept).
+UNKNOWN_DIGEST = bytes(DIGEST_SIZE)
+#: A fact kept while its anchor is unknown: (slot, at, phase, event_id); slot is "el", "ce",
+#: "s\x1f<detainer id>" (served) or "l\x1f<detainer id>" (lifted).
+Spare = tuple[str, int, str | None, str | None]
+#: One candidate for an earliest-wins fact: (at, phase, event_id).
+Fact = tuple[int, str | None, str | None]
 Charges = tuple[tuple[str, str], ...]
 
 # One shared copy of each (severity, category) pair and of each charge list seen so far: the
@@ -81,7 +108,7 @@ class Detainer:
     reported: bool = False  # its detainer fact went to the jurisdiction monitor
 
 
-def _no_emitted() -> Mapping[tuple[str, int], str]:
+def _no_emitted() -> Mapping[EmittedKey, str]:
     return NO_EMITTED
 
 
@@ -102,9 +129,12 @@ class Case:
     custody_end_event: str | None = None
     last_event_at: int = 0
     seen: Seen = ()  # event ids applied: a sorted tuple, a set past SEEN_TUPLE_MAX
-    # Alerts already emitted: (rule, occurred_at) -> "firing" | "resolved"; write through
-    # ``record_emitted`` (the default is a shared read-only empty mapping).
-    emitted: Mapping[tuple[str, int], str] = field(default_factory=_no_emitted)
+    digests: Digests = b""  # content digest per seen id (see the module docstring)
+    # Facts superseded while their anchor (booking, issue) was unknown: see the module docstring.
+    spare: tuple[Spare, ...] = ()
+    # Alerts already emitted: (rule, occurred_at, detainer id or "") -> "firing" | "resolved";
+    # write through ``record_emitted`` (the default is a shared read-only empty mapping).
+    emitted: Mapping[EmittedKey, str] = field(default_factory=_no_emitted)
     # Due time of this case's pending timer entry (engine bookkeeping, rebuilt on recovery).
     timer_at: int | None = None
     # The rules' findings for the case as it is now (engine cache: rules are pure functions of
@@ -119,7 +149,7 @@ class Case:
         self.detainers = (*self.detainers, record)
         return record
 
-    def record_emitted(self, key: tuple[str, int], state: str) -> None:
+    def record_emitted(self, key: EmittedKey, state: str) -> None:
         emitted = self.emitted
         if not isinstance(emitted, dict):
             emitted = dict(emitted)
@@ -146,24 +176,181 @@ def seen_of(event_ids: list[str]) -> Seen:
     return set(event_ids)
 
 
+def remember(case: Case, event_id: str, digest: bytes) -> None:
+    """Add ``event_id`` (not yet seen) to ``case.seen`` with its content digest."""
+    seen = case.seen
+    digests = case.digests
+    if isinstance(seen, set):
+        if not isinstance(digests, dict):  # pragma: no cover - kept in step by construction
+            digests = dict.fromkeys(seen, UNKNOWN_DIGEST)
+        seen.add(event_id)
+        digests[event_id] = digest
+        case.digests = digests
+        return
+    if not isinstance(digests, bytes) or len(digests) != DIGEST_SIZE * len(seen):
+        digests = UNKNOWN_DIGEST * len(seen)  # an old record: its digests were not kept
+    if len(seen) >= SEEN_TUPLE_MAX:
+        by_id = {
+            sid: digests[i * DIGEST_SIZE : (i + 1) * DIGEST_SIZE] for i, sid in enumerate(seen)
+        }
+        by_id[event_id] = digest
+        case.seen = {*seen, event_id}
+        case.digests = by_id
+        return
+    if not seen or event_id > seen[-1]:  # the usual case: ids mostly arrive in order
+        case.seen = (*seen, event_id)
+        case.digests = digests + digest
+        return
+    i = bisect.bisect_left(seen, event_id)
+    case.seen = (*seen[:i], event_id, *seen[i:])
+    case.digests = digests[: i * DIGEST_SIZE] + digest + digests[i * DIGEST_SIZE :]
+
+
+def digest_of(case: Case, event_id: str) -> bytes | None:
+    """The content digest kept for a seen ``event_id``; None when not seen or not known."""
+    seen = case.seen
+    digests = case.digests
+    if isinstance(digests, dict):
+        found = digests.get(event_id)
+    elif isinstance(seen, tuple) and len(digests) == DIGEST_SIZE * len(seen):
+        i = bisect.bisect_left(seen, event_id)
+        if i == len(seen) or seen[i] != event_id:
+            return None
+        found = digests[i * DIGEST_SIZE : (i + 1) * DIGEST_SIZE]
+    else:
+        return None
+    return None if found is None or found == UNKNOWN_DIGEST else found
+
+
+def _digests_primitive(case: Case) -> str | None:
+    """The digests as hex, in ``sorted(seen)`` order; None when not kept (an old record)."""
+    digests = case.digests
+    if isinstance(digests, dict):
+        return "".join(digests.get(i, UNKNOWN_DIGEST).hex() for i in sorted(case.seen))
+    if not digests or len(digests) != DIGEST_SIZE * len(case.seen):
+        return None
+    return digests.hex()  # a tuple ``seen`` is sorted already
+
+
+def _digests_of(seen: Seen, text: str | None) -> Digests:
+    raw = bytes.fromhex(text) if text else b""
+    if isinstance(seen, tuple):
+        return raw if len(raw) == DIGEST_SIZE * len(seen) else b""
+    if len(raw) != DIGEST_SIZE * len(seen):
+        return dict.fromkeys(seen, UNKNOWN_DIGEST)
+    return {sid: raw[i * DIGEST_SIZE : (i + 1) * DIGEST_SIZE] for i, sid in enumerate(sorted(seen))}
+
+
 def _earliest(current: int | None, candidate: int) -> bool:
     return current is None or candidate < current
+
+
+def _keep(
+    case: Case,
+    slot: str,
+    current: Fact | None,
+    candidate: Fact,
+    anchored: bool,
+) -> Fact:
+    """Earliest wins (ties by phase, then event id, as ``_settle`` sorts); while the anchor is
+    unknown the other one is kept in ``spare``."""
+    if current is None or candidate < current:
+        if current is not None and not anchored:
+            case.spare = (*case.spare, (slot, *current))
+        return candidate
+    if not anchored:
+        case.spare = (*case.spare, (slot, *candidate))
+    return current
+
+
+def _settle(case: Case) -> int:
+    """An anchor (booking, issue) is now known: drop the facts it contradicts, fall back to the
+    earliest consistent one kept in ``spare``. Returns how many stored facts were dropped."""
+    booked = case.booked_at
+    by_slot: dict[str, list[Fact]] = {}
+    for slot, at, phase, event_id in case.spare:
+        by_slot.setdefault(slot, []).append((at, phase, event_id))
+    spare: list[Spare] = []
+    dropped = 0
+
+    def settle(
+        slot: str,
+        current: Fact | None,
+        floor: int | None,
+        anchored: bool,
+    ) -> Fact | None:
+        nonlocal dropped
+        candidates = by_slot.get(slot, [])
+        if current is not None:
+            candidates.append(current)
+        valid = sorted(c for c in candidates if floor is None or c[0] >= floor)
+        dropped += len(candidates) - len(valid)
+        if not anchored:
+            spare.extend((slot, *c) for c in valid[1:])
+        return valid[0] if valid else None
+
+    if booked is not None:
+        eligible = settle(
+            "el",
+            None if case.eligible_at is None else (case.eligible_at, None, case.eligible_event),
+            booked,
+            True,
+        )
+        case.eligible_at, _, case.eligible_event = eligible or (None, None, None)
+        end = settle(
+            "ce",
+            None
+            if case.custody_end_at is None
+            else (case.custody_end_at, case.custody_end_phase, case.custody_end_event),
+            booked,
+            True,
+        )
+        case.custody_end_at, case.custody_end_phase, case.custody_end_event = end or (
+            None,
+            None,
+            None,
+        )
+    else:
+        spare.extend(s for s in case.spare if s[0] in ("el", "ce"))
+    for record in case.detainers:
+        floors = [m for m in (booked, record.issued_at) if m is not None]
+        floor = max(floors) if floors else None
+        anchored = booked is not None and record.issued_at is not None
+        key = record.detainer_id
+        served = settle(
+            f"s\x1f{key}",
+            None if record.served_at is None else (record.served_at, None, None),
+            floor,
+            anchored,
+        )
+        record.served_at = None if served is None else served[0]
+        lifted = settle(
+            f"l\x1f{key}",
+            None if record.lifted_at is None else (record.lifted_at, None, None),
+            floor,
+            anchored,
+        )
+        record.lifted_at = None if lifted is None else lifted[0]
+    case.spare = tuple(spare)
+    return dropped
 
 
 _intern = sys.intern
 
 
-def apply(case: Case, event: Event, mark: int | None = None) -> None:
-    """Fold one (new, validated) event into the case; ``mark`` is the engine's watermark."""
+def apply(case: Case, event: Event, mark: int | None = None, digest: bytes | None = None) -> int:
+    """Fold one (new, validated) event into the case; ``mark`` is the engine's watermark,
+    ``digest`` the event's content digest (computed here when not given).
+
+    Returns how many stored facts this event's time made inconsistent (an anchor that arrived
+    after the events it contradicts: see the module docstring); the engine counts them.
+    """
     body = event.body
     at = event.at
     event_id = event.event_id
     case.findings = None
-    seen = case.seen
-    if type(seen) is tuple and len(seen) < SEEN_TUPLE_MAX and (not seen or event_id > seen[-1]):
-        case.seen = (*seen, event_id)  # the usual case, inline: ids mostly arrive in order
-    else:
-        case.seen = add_seen(seen, event_id)
+    remember(case, event_id, content_digest(event) if digest is None else digest)
+    dropped = 0
     if at > case.last_event_at:
         case.last_event_at = at
     kind = event.type
@@ -174,6 +361,8 @@ def apply(case: Case, event: Event, mark: int | None = None) -> None:
             case.jurisdiction = body["jurisdiction"]
             case.timezone = body.get("timezone")
             case.charges = charges_of(body["charges"])
+            if case.spare or _contradicted(case):
+                dropped = _settle(case)
     elif kind == "hit":
         hit = Hit(at, _intern(body["status"]), _intern(body["conviction_level"]), event_id)
         case.hits = (*case.hits, hit)
@@ -188,22 +377,83 @@ def apply(case: Case, event: Event, mark: int | None = None) -> None:
                     event_id,
                 )
                 record.issued_mark = mark
-        elif action == "served":
-            if _earliest(record.served_at, at):
-                record.served_at = at
-        elif _earliest(record.lifted_at, at):
-            record.lifted_at = at
+                if case.spare or _contradicted(case):
+                    dropped = _settle(case)
+        else:
+            anchored = case.booked_at is not None and record.issued_at is not None
+            slot = f"{action[0]}\x1f{record.detainer_id}"
+            current: Fact | None
+            if action == "served":
+                current = None if record.served_at is None else (record.served_at, None, None)
+                record.served_at = _keep(case, slot, current, (at, None, None), anchored)[0]
+            else:
+                current = None if record.lifted_at is None else (record.lifted_at, None, None)
+                record.lifted_at = _keep(case, slot, current, (at, None, None), anchored)[0]
     else:
         phase = body["phase"]
+        anchored = case.booked_at is not None
+        now: Fact | None
         if phase == "eligible":
-            if _earliest(case.eligible_at, at):
-                case.eligible_at, case.eligible_event = at, event_id
-        elif _earliest(case.custody_end_at, at):
-            case.custody_end_at, case.custody_end_phase, case.custody_end_event = (
-                at,
-                _intern(phase),
-                event_id,
+            if anchored:  # the common path: no spare to keep
+                first, by = case.eligible_at, case.eligible_event
+                if (
+                    first is None
+                    or at < first
+                    or (at == first and by is not None and event_id < by)
+                ):
+                    case.eligible_at, case.eligible_event = at, event_id
+            else:
+                now = (
+                    None
+                    if case.eligible_at is None
+                    else (case.eligible_at, None, case.eligible_event)
+                )
+                case.eligible_at, _, case.eligible_event = _keep(
+                    case, "el", now, (at, None, event_id), anchored
+                )
+        elif anchored:
+            first = case.custody_end_at
+            if (
+                first is None
+                or at < first
+                or (
+                    at == first
+                    and (phase, event_id) < (case.custody_end_phase, case.custody_end_event)
+                )
+            ):
+                case.custody_end_at, case.custody_end_phase, case.custody_end_event = (
+                    at,
+                    _intern(phase),
+                    event_id,
+                )
+        else:
+            now = (
+                None
+                if case.custody_end_at is None
+                else (case.custody_end_at, case.custody_end_phase, case.custody_end_event)
             )
+            case.custody_end_at, case.custody_end_phase, case.custody_end_event = _keep(
+                case, "ce", now, (at, _intern(phase), event_id), anchored
+            )
+    return dropped
+
+
+def _contradicted(case: Case) -> bool:
+    """A stored fact dated before its anchor (only possible when the anchor came after it)."""
+    booked = case.booked_at
+    if booked is not None:
+        for moment in (case.eligible_at, case.custody_end_at):
+            if moment is not None and moment < booked:
+                return True
+    for record in case.detainers:
+        floors = [m for m in (booked, record.issued_at) if m is not None]
+        if not floors:
+            continue
+        floor = max(floors)
+        for moment in (record.served_at, record.lifted_at):
+            if moment is not None and moment < floor:
+                return True
+    return False
 
 
 def to_primitive(case: Case) -> dict[str, Any]:
@@ -232,16 +482,45 @@ def to_primitive(case: Case) -> dict[str, Any]:
         "ce": [case.custody_end_at, case.custody_end_phase, case.custody_end_event],
         "l": case.last_event_at,
         "s": sorted(case.seen),
-        "e": [[rule, at, state] for (rule, at), state in case.emitted.items()],
-    }
+        # [rule, at, state] for a booking-level alert (the layout before per-detainer keys),
+        # [rule, at, state, detainer] for a per-detainer one.
+        "e": [
+            [rule, at, state, detainer] if detainer else [rule, at, state]
+            for (rule, at, detainer), state in case.emitted.items()
+        ],
+    } | _optional_primitive(case)
+
+
+def _optional_primitive(case: Case) -> dict[str, Any]:
+    """Keys added after the first stored records: absent when empty, so old records still load."""
+    extra: dict[str, Any] = {}
+    digests = _digests_primitive(case)
+    if digests is not None:
+        extra["sd"] = digests
+    if case.spare:
+        extra["sp"] = [list(s) for s in case.spare]
+    return extra
 
 
 def _intern_or_none(text: str | None) -> str | None:
     return None if text is None else _intern(text)
 
 
+def _emitted_entry(entry: list[Any]) -> tuple[EmittedKey, str]:
+    """One stored emitted entry. A changelog written before per-detainer keys holds
+    ``[rule, at, state]`` for every alert: it loads with no detainer, and ``alerts.reconcile``
+    lets the first detainer's finding with that rule and time continue it under its old id (so
+    its ``resolved`` matches the ``firing`` already sent); the other detainers fire anew."""
+    if len(entry) == 3:
+        rule, at, state = entry
+        return (rule, at, ""), state
+    rule, at, state, detainer = entry
+    return (rule, at, detainer), state
+
+
 def from_primitive(data: dict[str, Any]) -> Case:
-    emitted = {(rule, at): state for rule, at, state in data["e"]}
+    emitted = dict(_emitted_entry(entry) for entry in data["e"])
+    seen = seen_of(data["s"])
     return Case(
         booking_id=data["b"],
         jurisdiction=_intern_or_none(data["j"]),
@@ -259,6 +538,8 @@ def from_primitive(data: dict[str, Any]) -> Case:
         custody_end_phase=_intern_or_none(data["ce"][1]),
         custody_end_event=data["ce"][2],
         last_event_at=data["l"],
-        seen=seen_of(data["s"]),
+        seen=seen,
+        digests=_digests_of(seen, data.get("sd")),
+        spare=tuple((str(s[0]), int(s[1]), s[2], s[3]) for s in data.get("sp", ())),
         emitted=emitted or NO_EMITTED,
     )

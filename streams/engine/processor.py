@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streams.contract.decode import Rejected
-from streams.contract.events import Event
+from streams.contract.events import Event, content_digest
 from streams.engine import rules
+from streams.engine.admission import Admission
 from streams.engine.alerts import Alert, Emit, reconcile
-from streams.engine.case import Case, apply
+from streams.engine.case import Case, apply, digest_of
 from streams.engine.event_clock import Frontier, Held, HeldQueue
 from streams.engine.jurisdiction import DetainerFact, fact_of
 from streams.engine.watermark import NEVER, Watermark
@@ -27,6 +28,7 @@ ACCEPTED = "accepted"
 DUPLICATE = "duplicate"
 HELD = "held"  # waiting for the event clock (``event_clock.py``); settled later via ``on_settled``
 FUTURE = "future"  # a held event given up: the dead letter ``future``
+REFUSED = "refused"  # a held event its case refused at release: a dead letter of that reason
 
 FUTURE_DETAIL = (
     "occurred_at is more than max_clock_skew ahead of the event time corroborated by "
@@ -40,7 +42,8 @@ FUTURE_DETAIL = (
 TAIL_STEP = 7 * 24 * 3600 * 1_000_000
 
 HeldEvent = Held[tuple[Event, Any]]  # the event and the caller's token (its raw bytes, line, ...)
-Settled = Callable[[HeldEvent, str], None]  # a held event ended ACCEPTED or FUTURE
+#: A held event ended ACCEPTED, FUTURE, or REFUSED (with the admission check's Rejected).
+Settled = Callable[[HeldEvent, str, Rejected | None], None]
 
 
 @dataclass
@@ -57,6 +60,13 @@ class EngineStats:
     held: int = 0
     released: int = 0
     future: int = 0
+    refused_at_release: int = 0  # held, then refused by an admission check when released
+    # Bookings accepted with a jurisdiction outside the policy table (they carry a time zone).
+    unlisted_jurisdiction: int = 0
+    # Stored facts dropped because an anchor that arrived later contradicts them (a release
+    # before the booking, a lift before the issue; admission.py): the arrival-order twin of the
+    # dead letter ``inconsistent_time``.
+    inconsistent_ignored: int = 0
 
 
 class Engine:
@@ -77,7 +87,9 @@ class Engine:
         # The event clock: the corroborated frontier, and the events waiting for it.
         self.frontier = Frontier(policy.clock_quorum)
         self.held: HeldQueue[tuple[Event, Any]] = HeldQueue(policy.max_held_events)
-        self._held_ids: set[tuple[str, str]] = set()
+        # (booking, event id) -> content digest of each held event: a re-send of one is a
+        # duplicate, or ``conflicting_duplicate`` when its content differs.
+        self._held_ids: dict[tuple[str, str], bytes] = {}
         self._skew = policy.max_clock_skew
         self._lateness = policy.allowed_lateness
         self.on_settled = on_settled
@@ -87,6 +99,7 @@ class Engine:
         self._timers: list[tuple[int, str]] = []
         self._retention = policy.closed_case_retention
         self._places = rules.Places(policy)  # the policy's per-jurisdiction lookups, cached
+        self._admission = Admission(policy)
         # Detainer facts for the jurisdiction monitor (``jurisdiction.py``): each issued detainer
         # once, from a timer pass (never straight from ``process``) once the watermark has reached
         # its issue time, so both engines see the same case state when they report it.
@@ -95,8 +108,9 @@ class Engine:
     # -- input -------------------------------------------------------------------------------
 
     def process(self, event: Event, observe: bool = True, token: Any = None) -> str:
-        """Apply one validated event: ``accepted``, ``duplicate`` or ``held``; or raises
-        Rejected("expired").
+        """Apply one validated event: ``accepted``, ``duplicate`` or ``held``; or raises Rejected:
+        "expired", "conflicting_duplicate" (same id, other content), or a check of
+        ``admission.py`` (made on arrival, so a refused event moves no clock).
 
         A duplicate (a known ``event_id``, whatever its time) moves no clock. With ``observe`` the
         event feeds the event clock first and is held (returns ``held``; ``on_settled`` reports it
@@ -115,23 +129,53 @@ class Engine:
                     "booking is no longer held in memory",
                 )
         elif event.event_id in case.seen:
+            known = digest_of(case, event.event_id)
+            if known is not None and known != content_digest(event):
+                raise Rejected(
+                    "conflicting_duplicate",
+                    f"event_id {event.event_id[:128]!r} was already applied with other content "
+                    "(type, fields or time); the first one stands",
+                )
             self.stats.duplicates[event.type] += 1
             return DUPLICATE
+        held_ids = self._held_ids
+        if observe and held_ids:
+            digest = held_ids.get((booking_id, event.event_id))
+            if digest is not None:
+                if digest != content_digest(event):
+                    raise Rejected(
+                        "conflicting_duplicate",
+                        f"event_id {event.event_id[:128]!r} is already waiting for the event "
+                        "clock with other content (type, fields or time); the first one stands",
+                    )
+                self.stats.duplicates[event.type] += 1
+                return DUPLICATE
         if not observe:
+            self._admit(case, event)  # raises Rejected: not applied
             self._apply(case, event, mark)
             return ACCEPTED
         at = event.at
-        held_ids = self._held_ids
-        if held_ids and (booking_id, event.event_id) in held_ids:
-            self.stats.duplicates[event.type] += 1
-            return DUPLICATE
         frontier = self.frontier
+        # The admission checks (``admission.py``) judge an event against its case as it is when
+        # the event is applied: at once for an event the clock already corroborates (checked
+        # before it counts for the clock, so a refused event moves none), at release for a held
+        # one (``_release``).
+        corroborated = frontier.value != NEVER and at <= frontier.value + self._skew
+        if corroborated:
+            self._admit(case, event)
         moved = frontier.observe(booking_id, at)
         if held_ids:
             self.held.contradict(at + self._skew)
-        if frontier.value == NEVER or at > frontier.value + self._skew:
-            self._hold(event, token)
-            return HELD
+        if not corroborated:
+            if frontier.value == NEVER or at > frontier.value + self._skew:
+                self._hold(event, token)
+                return HELD
+            try:  # corroborated by itself: the quorum's last booking
+                self._admit(case, event)
+            except Rejected:
+                if moved:
+                    self._frontier_moved()
+                raise
         self._apply(case, event, mark)
         if moved:
             self._frontier_moved()
@@ -183,6 +227,11 @@ class Engine:
 
     # -- the event clock ---------------------------------------------------------------------
 
+    def _admit(self, case: Case | None, event: Event) -> None:
+        """Raise Rejected for an event its case must not take; count an unlisted jurisdiction."""
+        if self._admission.check(case if case is not None else Case(event.booking_id), event):
+            self.stats.unlisted_jurisdiction += 1
+
     def _apply(self, case: Case | None, event: Event, mark: int) -> None:
         if case is None:
             case = Case(event.booking_id)
@@ -191,34 +240,44 @@ class Engine:
             self.stats.late[event.type] += 1
         if at > self.newest_applied:
             self.newest_applied = at
-        apply(case, event, mark)
+        dropped = apply(case, event, mark)
+        if dropped:
+            self.stats.inconsistent_ignored += dropped
         self.stats.accepted[event.type] += 1
         self._reconcile(case)
 
     def _hold(self, event: Event, token: Any) -> None:
         self.stats.held += 1
-        self._held_ids.add((event.booking_id, event.event_id))
+        self._held_ids[(event.booking_id, event.event_id)] = content_digest(event)
         dropped = self.held.push(event.at, (event, token))
         if dropped is not None:
             self._give_up(dropped)
 
     def _give_up(self, held: HeldEvent) -> None:
         event = held.item[0]
-        self._held_ids.discard((event.booking_id, event.event_id))
+        self._held_ids.pop((event.booking_id, event.event_id), None)
         self.stats.future += 1
         if self.on_settled is not None:
-            self.on_settled(held, FUTURE)
+            self.on_settled(held, FUTURE, None)
 
     def _release(self, released: list[HeldEvent]) -> None:
         """Apply released events in order, at the current watermark (before it moves)."""
         for held in released:
             event = held.item[0]
-            self._held_ids.discard((event.booking_id, event.event_id))
+            self._held_ids.pop((event.booking_id, event.event_id), None)
             mark = held.mark = self.watermark.value
-            self._apply(self.cases.get(event.booking_id), event, mark)
+            case = self.cases.get(event.booking_id)
+            try:
+                self._admit(case, event)
+            except Rejected as rejected:
+                self.stats.refused_at_release += 1
+                if self.on_settled is not None:
+                    self.on_settled(held, REFUSED, rejected)
+                continue
+            self._apply(case, event, mark)
             self.stats.released += 1
             if self.on_settled is not None:
-                self.on_settled(held, ACCEPTED)
+                self.on_settled(held, ACCEPTED, None)
 
     def _frontier_moved(self) -> None:
         """The frontier rose: release what it now corroborates, then move the watermark."""

@@ -25,12 +25,23 @@ CITIZEN_STATUSES = frozenset({"us_citizen", "naturalized_citizen"})
 @dataclass(frozen=True, slots=True)
 class Finding:
     """Details hold only facts known at ``at``: anything later would make a firing alert depend
-    on whether a later event happened to arrive before the watermark reached ``at``."""
+    on whether a later event happened to arrive before the watermark reached ``at``.
+
+    ``detainer`` names the detainer of a per-detainer rule (every booking rule today): it is part
+    of the alert's identity, so two detainers of one booking with the same ``at`` are two alerts
+    with their own lifecycle, not one alert that the first lift resolves. Empty for a rule about
+    the booking as a whole."""
 
     rule: str
     at: int  # occurred_at: when the violation became true
     resolved_at: int | None  # when it stopped (custody ended, detainer lifted, ...), if known
     details: dict[str, Any]
+    detainer: str = ""
+
+    @property
+    def key(self) -> tuple[str, int, str]:
+        """The alert's identity within its case (``Case.emitted``): rule, at, detainer."""
+        return (self.rule, self.at, self.detainer)
 
 
 def _first(*moments: int | None) -> int | None:
@@ -138,7 +149,7 @@ def hold_limit_exceeded(ctx: Context) -> Iterator[Finding]:
             continue
         details = _hold_details(ctx, detainer, deadline)
         details["hours_held_after_eligible"] = round((at - case.eligible_at) / HOUR, 2)
-        yield Finding("hold_limit_exceeded", at, ended, details)
+        yield Finding("hold_limit_exceeded", at, ended, details, detainer.detainer_id)
 
 
 def hold_limit_approaching(ctx: Context) -> Iterator[Finding]:
@@ -159,6 +170,7 @@ def hold_limit_approaching(ctx: Context) -> Iterator[Finding]:
             at,
             _first(ended, deadline),
             _hold_details(ctx, detainer, deadline),
+            detainer.detainer_id,
         )
 
 
@@ -180,7 +192,13 @@ def detainer_on_citizen(ctx: Context) -> Iterator[Finding]:
             "hit_at": ctx.ts(hit.at),
             "evidence": [e for e in (hit.event_id, detainer.issued_event) if e],
         }
-        yield Finding("detainer_on_citizen", at, None if ended is None else max(ended, at), details)
+        yield Finding(
+            "detainer_on_citizen",
+            at,
+            None if ended is None else max(ended, at),
+            details,
+            detainer.detainer_id,
+        )
 
 
 def detainer_without_hit(ctx: Context) -> Iterator[Finding]:
@@ -198,7 +216,11 @@ def detainer_without_hit(ctx: Context) -> Iterator[Finding]:
             "evidence": [detainer.issued_event] if detainer.issued_event else [],
         }
         yield Finding(
-            "detainer_without_hit", issued, None if ended is None else max(ended, issued), details
+            "detainer_without_hit",
+            issued,
+            None if ended is None else max(ended, issued),
+            details,
+            detainer.detainer_id,
         )
 
 
@@ -225,7 +247,11 @@ def non_priority_detainer(ctx: Context) -> Iterator[Finding]:
             "evidence": [e for e in (case.booking_event, hit.event_id, detainer.issued_event) if e],
         }
         yield Finding(
-            "non_priority_detainer", at, None if ended is None else max(ended, at), details
+            "non_priority_detainer",
+            at,
+            None if ended is None else max(ended, at),
+            details,
+            detainer.detainer_id,
         )
 
 
@@ -243,7 +269,7 @@ def detainer_copy_not_served(ctx: Context) -> Iterator[Finding]:
             "issued_at": ctx.ts(detainer.issued_at),
             "evidence": [detainer.issued_event] if detainer.issued_event else [],
         }
-        yield Finding("detainer_copy_not_served", at, ended, details)
+        yield Finding("detainer_copy_not_served", at, ended, details, detainer.detainer_id)
 
 
 def local_policy_violation(ctx: Context) -> Iterator[Finding]:
@@ -263,7 +289,9 @@ def local_policy_violation(ctx: Context) -> Iterator[Finding]:
         details["hold_started_at"] = ctx.ts(details["hold_started_at"])
         details["eligible_at"] = ctx.ts(details["eligible_at"])
         details["timezone"] = ctx.zone_name
-        yield Finding("local_policy_violation", breach.at, breach.ended, details)
+        yield Finding(
+            "local_policy_violation", breach.at, breach.ended, details, breach.detainer.detainer_id
+        )
 
 
 RULES: dict[str, Callable[[Context], Iterator[Finding]]] = {
@@ -291,5 +319,5 @@ def evaluate(case: Case, policy: Policy, places: Places | None = None) -> list[F
     )
     ctx = Context(case, policy, place)
     findings = [finding for rule in place.rules for finding in rule(ctx)]
-    findings.sort(key=lambda f: (f.at, f.rule, str(f.details.get("detainer_id"))))
+    findings.sort(key=lambda f: (f.at, f.rule, f.detainer))
     return findings

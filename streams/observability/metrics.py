@@ -88,6 +88,19 @@ class WorkerMetrics:
         )
         for outcome in ("held", "released", "future"):
             self.event_clock.labels(outcome)
+
+        self.unlisted_jurisdiction = Counter(
+            "holdwatch_bookings_unlisted_jurisdiction",
+            "Bookings accepted with a jurisdiction outside the policy table (they carry their "
+            "own time zone; no local policy applies)",
+            registry=registry,
+        )
+        self.inconsistent_ignored = Counter(
+            "holdwatch_inconsistent_facts_ignored",
+            "Stored releases, lifts or services dropped because their booking or issue, arriving "
+            "later, is dated after them (the arrival-order twin of inconsistent_time)",
+            registry=registry,
+        )
         self.stage_latency = Histogram(
             "holdwatch_stage_latency_seconds",
             "Time from message received to each stage (processed: the time spent on the message "
@@ -119,7 +132,7 @@ class WorkerMetrics:
         )
         self.past_deadline = Gauge(
             "holdwatch_holds_past_deadline",
-            "Holds whose hold_limit_exceeded alert is firing",
+            "Held bookings with a hold_limit_exceeded alert firing (for any of their detainers)",
             ["jurisdiction"],
             registry=registry,
         )
@@ -194,6 +207,10 @@ class WorkerMetrics:
             return
         if outcome.late:
             self.late.labels(outcome.event_type).inc()
+        if outcome.unlisted:
+            self.unlisted_jurisdiction.inc()
+        if outcome.ignored:
+            self.inconsistent_ignored.inc(outcome.ignored)
         if outcome.received:
             self.stage_latency.labels("validated").observe(outcome.validated - outcome.received)
             self.stage_latency.labels("decided").observe(decided - outcome.received)
@@ -238,9 +255,11 @@ class WorkerMetrics:
                 continue
             where = case.jurisdiction if case.jurisdiction in known else OTHER
             active[where] += 1
+            # One alert per detainer (key: rule, occurred_at, detainer): a booking counts once
+            # however many of its detainers are past their deadline, as in ``active_holds``.
             if any(
-                rule == "hold_limit_exceeded" and state == "firing"
-                for (rule, _), state in case.emitted.items()
+                key[0] == "hold_limit_exceeded" and state == "firing"
+                for key, state in case.emitted.items()
             ):
                 past[where] += 1
         self.open_cases.set(count)
@@ -266,7 +285,7 @@ class ReplayPublisher:
         key = (counter._name, *labels)
         delta = total - self._seen.get(key, 0)
         if delta > 0:
-            counter.labels(*labels).inc(delta)
+            (counter.labels(*labels) if labels else counter).inc(delta)
             self._seen[key] = total
 
     def publish(self, replay: Any) -> None:
@@ -279,6 +298,8 @@ class ReplayPublisher:
             self._add(m.events, (kind, "duplicate"), n)
         for kind, n in stats.late.items():
             self._add(m.late, (kind,), n)
+        self._add(m.unlisted_jurisdiction, (), stats.unlisted_jurisdiction)
+        self._add(m.inconsistent_ignored, (), stats.inconsistent_ignored)
         for reason, n in replay.summary.dead_letters.items():
             self._add(m.dead_letters, (reason,), n)
         self._add(m.events, ("unknown", "dead_letter"), replay.summary.dead_letter_total)

@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
+from streams import keys
 from streams.cli.errors import UsageError
 
 __all__ = [
@@ -47,9 +46,9 @@ __all__ = [
 
 ENV_KEY = "HOLDWATCH_PSEUDONYM_KEY"
 ENV_KEY_FILE = "HOLDWATCH_PSEUDONYM_KEY_FILE"
-ENV_MODE = "HOLDWATCH_ENV"
+ENV_MODE = keys.ENV_MODE
 PREFIX = "hp1-"
-MIN_KEY_BYTES = 16
+MIN_KEY_BYTES = keys.MIN_KEY_BYTES
 #: Public, so never a secret: only outside production, and only so that development runs are stable.
 DEV_KEY = b"holdwatch-development-key-not-secret"
 
@@ -58,37 +57,16 @@ class MissingPseudonymKey(UsageError):
     """No usable key (in production), or a key that is too short or unreadable (anywhere)."""
 
 
+KEY_SPEC = keys.KeySpec("pseudonym key", ENV_KEY, ENV_KEY_FILE, DEV_KEY, MissingPseudonymKey)
+
+
 def is_production(env: Mapping[str, str] | None = None) -> bool:
-    env = os.environ if env is None else env
-    return env.get(ENV_MODE, "").strip().lower() in ("production", "prod")
+    return keys.is_production(env)
 
 
 def load_key(env: Mapping[str, str] | None = None) -> bytes | None:
     """The configured key, or None when neither variable is set. Raises on a bad key."""
-    env = os.environ if env is None else env
-    text = env.get(ENV_KEY)
-    path = env.get(ENV_KEY_FILE)
-    if text and path:
-        raise MissingPseudonymKey(f"set only one of {ENV_KEY} and {ENV_KEY_FILE}")
-    if text:
-        key = text.encode("utf-8")
-        source = ENV_KEY
-    elif path:
-        try:
-            key = Path(path).read_bytes()
-        except OSError as exc:
-            raise MissingPseudonymKey(
-                f"{ENV_KEY_FILE}: cannot read the key file: {exc.strerror}"
-            ) from None
-        key = key.removesuffix(b"\n").removesuffix(b"\r")
-        source = f"{ENV_KEY_FILE} ({path})"
-    else:
-        return None
-    if len(key) < MIN_KEY_BYTES:
-        raise MissingPseudonymKey(
-            f"the pseudonym key from {source} has {len(key)} bytes; at least {MIN_KEY_BYTES} are needed"
-        )
-    return key
+    return keys.load_key(KEY_SPEC, env)
 
 
 class Pseudonymizer:
@@ -124,15 +102,8 @@ class Pseudonymizer:
 
 def from_env(env: Mapping[str, str] | None = None) -> Pseudonymizer:
     """The pseudonymizer the environment configures; production without a key raises."""
-    key = load_key(env)
-    if key is not None:
-        return Pseudonymizer(key)
-    if is_production(env):
-        raise MissingPseudonymKey(
-            f"{ENV_MODE}=production needs a pseudonym key: set {ENV_KEY_FILE} to a secret file "
-            f"(or {ENV_KEY}) holding at least {MIN_KEY_BYTES} random bytes"
-        )
-    return Pseudonymizer(DEV_KEY, development=True)
+    key, development = keys.key_from_env(KEY_SPEC, env)
+    return Pseudonymizer(key, development=development)
 
 
 _default: Pseudonymizer | None = None

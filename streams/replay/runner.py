@@ -62,23 +62,20 @@ class InProcessReplay:
             self.monitor_alerts[(alert["rule"], alert["state"])] += 1
             self.on_alert(alert)
 
-    def _settled(self, held: HeldEvent, outcome: str) -> None:
-        """A held event ended: applied once corroborated, or given up as ``future``."""
+    def _settled(self, held: HeldEvent, outcome: str, rejected: Rejected | None) -> None:
+        """A held event ended: applied once corroborated, given up as ``future``, or refused by
+        its case when released (a dead letter of that reason)."""
         summary = self.summary
         if outcome == ACCEPTED:
             summary.accepted += 1
             summary.released += 1
             return
         _, (line, line_number) = held.item
-        summary.dead_letters["future"] += 1
-        self.on_dead_letter(
-            dead_letter(
-                line,
-                "future",
-                FUTURE_DETAIL,
-                line=line_number,
-            )
+        reason, detail = (
+            ("future", FUTURE_DETAIL) if rejected is None else (rejected.reason, rejected.detail)
         )
+        summary.dead_letters[reason] += 1
+        self.on_dead_letter(dead_letter(line, reason, detail, line=line_number))
 
     def feed(self, lines: Iterable[bytes]) -> None:
         """Process the next lines of the log (any chunking)."""
@@ -123,6 +120,8 @@ class InProcessReplay:
         self._advance_monitor(engine.watermark.value)
         summary = self.summary
         summary.late = sum(engine.stats.late.values())
+        summary.unlisted_jurisdiction = engine.stats.unlisted_jurisdiction
+        summary.inconsistent_ignored = engine.stats.inconsistent_ignored
         summary.alerts = engine.stats.alerts.copy() + self.monitor_alerts
         summary.jurisdiction_facts = self.monitor.stats.copy()
         summary.open_cases = engine.open_cases()

@@ -28,6 +28,11 @@ class ReplaySummary:
     watermark: int = NEVER
     # The jurisdiction monitor's fact accounting: facts, duplicates, late, too_late, ...
     jurisdiction_facts: Counter[str] = field(default_factory=Counter)
+    # Bookings accepted with a jurisdiction outside the policy table (their own time zone).
+    unlisted_jurisdiction: int = 0
+    # Accepted releases/lifts/services later dropped: their booking or issue, arriving after
+    # them, is dated later (engine/case.py; in the other order they are inconsistent_time).
+    inconsistent_ignored: int = 0
 
     @property
     def dead_letter_total(self) -> int:
@@ -53,6 +58,8 @@ class ReplaySummary:
             "cases_without_booking": self.cases_without_booking,
             "watermark": None if self.watermark == NEVER else format(self.watermark),
             "jurisdiction_facts": dict(sorted(self.jurisdiction_facts.items())),
+            "unlisted_jurisdiction": self.unlisted_jurisdiction,
+            "inconsistent_ignored": self.inconsistent_ignored,
         }
 
     def render(self) -> str:
@@ -73,6 +80,10 @@ class ReplaySummary:
             row("held for the event clock", self.held)
             row("  released (applied)", self.released)
             row("  future (dead letters)", self.dead_letters["future"])
+        if self.unlisted_jurisdiction:
+            row("unlisted jurisdiction (own tz)", self.unlisted_jurisdiction)
+        if self.inconsistent_ignored:
+            row("inconsistent facts ignored", self.inconsistent_ignored)
         if self.blank_lines:
             row("blank lines (ignored)", self.blank_lines)
         row("open cases at end", self.open_cases)

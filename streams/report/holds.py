@@ -136,7 +136,7 @@ class FormOutcome:
 
     form: str
     limit: HoldLimit
-    exceeded: frozenset[str]  # booking ids with a firing hold_limit_exceeded alert
+    exceeded: frozenset[str]  # booking ids with a firing hold_limit_exceeded alert (any detainer)
     hours_over: tuple[float, ...]  # per exceeded booking (computed), for the median
 
     def median_hours_over(self) -> float | None:
@@ -152,7 +152,7 @@ class HoldReport:
     form_override: str | None
     by_form: dict[str, FormOutcome]
     replay: ReplaySummary
-    alerts_fired: int  # hold_limit_exceeded firing alerts of the report's replay
+    alerts_fired: int  # hold_limit_exceeded firing alerts of the report's replay (per detainer)
     mismatches: list[str] = field(default_factory=list)
 
     # -- selections ----------------------------------------------------------------------
@@ -243,6 +243,7 @@ class _Run:
             self.replay = InProcessReplay(policy, self._on_alert, on_dead_letter)
 
     def _on_alert(self, alert: Alert) -> None:
+        # One alert per detainer: a booking is "exceeded" once, however many of its detainers.
         if alert["rule"] == RULE and alert["state"] == "firing":
             self.fired.setdefault(alert["booking_id"], set()).add(alert["alert_id"])
 
@@ -352,7 +353,11 @@ class ReportBuilder:
             if not any(d.issued_at is not None and d.form is not None for d in case.detainers):
                 continue
             found = _violations(case, self.policy, as_of)
-            computed = {alert_id(RULE, booking_id, v.at) for v in found if v.fires}
+            computed = {
+                alert_id(RULE, booking_id, v.at, detainer_id=v.detainer.detainer_id)
+                for v in found
+                if v.fires
+            }
             fired = self._main.fired.get(booking_id, set())
             if computed != fired:
                 mismatches.append(

@@ -13,7 +13,9 @@ Design (see also ``headers`` and ``partition``):
   (at-least-once; duplicates are dropped by ``event_id``, alerts carry deterministic ids);
 * in live mode (``clock="wall"``) a Faust timer writes wall-clock ticks into every input
   topic-partition, so deadlines fire with no further events; timers cannot write tables, the
-  agent that processes the ticks can.
+  agent that processes the ticks can;
+* every control header is signed (``control``): the worker signs its own ticks and the driver
+  dead-letters unsigned or badly signed ones as ``forged_control``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from streams.kafka.topics import TYPE_TO_TOPIC
 from streams.observability.metrics import WorkerMetrics
 from streams.policy.model import Policy
 from streams.streaming import commit
+from streams.streaming import control as ctl
 from streams.streaming import headers as hdr
 from streams.streaming.partition import PartitionDriver
 from streams.streaming.store import TableStore
@@ -61,6 +64,8 @@ class WorkerConfig:
     # State is checkpointed (changelog written, messages acked) at most this often; see commit.py.
     checkpoint_interval: float = 5.0  # Kafka Streams commits every 30 s, Faust every 2.8 s
     checkpoint_messages: int = 20_000
+    # Signs this worker's live ticks and verifies every control header; None: from the environment.
+    control: ctl.ControlKey | None = None
 
     @property
     def app_id(self) -> str:
@@ -98,6 +103,8 @@ class Worker:
         self.positions: dict[tuple[str, int], int] = {}  # last processed offset per input tp
         self.drivers: dict[int, PartitionDriver] = {}
         self.decoder = Decoder()
+        # Built at start like the decoder: production without a control key stops here (exit 2).
+        self.control = config.control or ctl.from_env()
         self._alerts: list[dict[str, Any]] = []  # emitted by the engines, drained by the agent
         self._outbox = _Outbox()
         self._pending = _Uncheckpointed()
@@ -216,6 +223,7 @@ class Worker:
                 self.decoder,
                 self.type_of_topic,
                 wall_clock=self.config.wall_clock if self.live else None,
+                control=self.control,
             )
             driver.engine.rebuild_timers()
             self.drivers[partition] = driver
@@ -310,15 +318,17 @@ class Worker:
         """After this partition's alerts and dead letters, so a reader knows it has them all."""
         marker = [(hdr.BARRIER, run.encode())]
         for topic in (self.alerts_topic, self.dead_topic):
-            await topic.send(value=b"", partition=partition, headers=marker)
+            headers = self.control.sign(topic.get_topic_name(), partition, marker)
+            await topic.send(value=b"", partition=partition, headers=headers)
 
     async def _tick(self) -> None:
         """Live mode: tell every input topic-partition how far the wall clock is."""
         now = self.config.wall_clock.now() - self.config.live_lateness_us
         headers = hdr.tick_headers(now)
+        sign = self.control.sign
         producer = self.app.producer
         sends = [
-            producer.send(topic, None, b"", partition, None, headers)
+            producer.send(topic, None, b"", partition, None, sign(topic, partition, headers))
             for topic in self.input_names
             for partition in range(self.config.kafka.partitions)
         ]

@@ -13,6 +13,9 @@ the jurisdiction id). Event time travels in-band, as on the input topics:
 * ``{"k": "b", "p": p, "w": t, "r": run}``: a replay barrier (start/end of ``replay --kafka``),
   also to every partition.
 
+Every message is signed whole with the control key (``control.BodySigner``: ``hw-sig`` over
+topic, partition and value); the agent dead-letters any other as ``forged_control``.
+
 The jurisdiction agent keeps, per facts partition *q*, the last watermark of every source
 partition; its watermark is their minimum (Flink's rule), so it evaluates a local midnight only
 once every source has delivered every fact known before it. Its windows are event-time state of
@@ -30,17 +33,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any
 
 import faust
 import orjson
 
+from streams.contract.dead_letters import dead_letter
 from streams.engine.alerts import Alert
 from streams.engine.jurisdiction import DetainerFact, Evaluated, ShareMonitor, local_day, midnight
 from streams.engine.watermark import NEVER
 from streams.policy.model import Policy
 from streams.streaming import commit
+from streams.streaming import control as ctl
 from streams.streaming import headers as hdr
+from streams.streaming.partition import Outcome
 from streams.streaming.store import partition_of
 
 log = logging.getLogger("holdwatch.jurisdictions")
@@ -180,6 +187,7 @@ class _Pending:
     writes: dict[int, dict[bytes, bytes | None]] = field(default_factory=dict)
     alerts: list[tuple[int, Alert]] = field(default_factory=list)
     runs: list[tuple[int, str]] = field(default_factory=list)
+    dead: list[tuple[int, Any, dict[str, Any]]] = field(default_factory=list)
     acks: list[tuple[int, Any]] = field(default_factory=list)
 
 
@@ -205,8 +213,15 @@ def install(worker: Any, on_evaluate: Evaluated | None = None) -> None:
     worker.jurisdiction_facts_topic = facts
     worker.jurisdiction_table = table
 
+    # Facts, watermarks and barriers travel in the body of this topic, which only workers write:
+    # each message is signed whole (``control.BodySigner``), and one that is not is a dead letter
+    # ``forged_control`` instead of moving a jurisdiction's clock or counts.
+    facts_name = facts_topic_name(cfg.kafka.topic_prefix)
+    signer = ctl.BodySigner(worker.control)
+
     def send(key: bytes | None, value: bytes, partition: int) -> None:
-        facts.send_soon(key=key, value=value, partition=partition)
+        headers = signer.sign(facts_name, partition, value)
+        facts.send_soon(key=key, value=value, partition=partition, headers=headers)
 
     forwarder = Forwarder(send, partitions, policy)
     worker.jurisdiction_forwarder = forwarder
@@ -230,8 +245,12 @@ def install(worker: Any, on_evaluate: Evaluated | None = None) -> None:
         at = made.engine.watermark.value if made is not None else NEVER
         await app.producer.flush()  # this partition's alerts and facts are written before it
         forwarder.barrier(partition, run, at)
-        await worker.dead_topic.send(
-            value=b"", partition=partition, headers=[(hdr.BARRIER, run.encode())]
+        marker = [(hdr.BARRIER, run.encode())]
+        dead = worker.dead_topic
+        await dead.send(
+            value=b"",
+            partition=partition,
+            headers=worker.control.sign(dead.get_topic_name(), partition, marker),
         )
 
     worker._send_barrier = send_barrier
@@ -262,9 +281,29 @@ def install(worker: Any, on_evaluate: Evaluated | None = None) -> None:
 
     def process(event: Any) -> None:
         pending: _Pending = state["pending"]
-        q = event.message.partition
+        message = event.message
+        q = message.partition
         jp = part(q)
-        alerts, runs = jp.handle(event.message.value)
+        try:
+            signer.check(facts_name, q, message.value, message.headers)
+        except ctl.ForgedControl as forged:
+            record = dead_letter(
+                message.value or b"",
+                "forged_control",
+                str(forged),
+                topic=message.topic,
+                partition=q,
+                offset=message.offset,
+                key=message.key,
+            )
+            pending.dead.append((q, message.key, record))
+            pending.touched[q] = (jp, event)
+            pending.acks.append((q, event))
+            if worker.metrics is not None:
+                outcome = Outcome(event, "unknown", "dead_letter", dead_letter=record)
+                worker.metrics.observe(outcome, perf_counter(), worker.live)
+            return
+        alerts, runs = jp.handle(message.value)
         pending.writes.setdefault(q, {}).update(jp.dirty_entries())
         pending.touched[q] = (jp, event)
         pending.alerts.extend((q, alert) for alert in alerts)
@@ -273,18 +312,26 @@ def install(worker: Any, on_evaluate: Evaluated | None = None) -> None:
 
     async def deliver() -> None:
         pending: _Pending = state["pending"]
-        alerts, runs = pending.alerts, pending.runs
-        pending.alerts, pending.runs = [], []
+        alerts, runs, dead = pending.alerts, pending.runs, pending.dead
+        pending.alerts, pending.runs, pending.dead = [], [], []
         sent = [
             await worker.alerts_topic.send(key=None, value=orjson.dumps(alert), partition=q)
             for q, alert in alerts
+        ]
+        sent += [
+            await worker.dead_topic.send(key=key, value=orjson.dumps(record), partition=q)
+            for q, key, record in dead
         ]
         for delivered in sent:
             await delivered
         for q, run in runs:
             if q in parts:
-                await worker.alerts_topic.send(
-                    value=b"", partition=q, headers=[(hdr.BARRIER, run.encode())]
+                marker = [(hdr.BARRIER, run.encode())]
+                alerts_topic = worker.alerts_topic
+                await alerts_topic.send(
+                    value=b"",
+                    partition=q,
+                    headers=worker.control.sign(alerts_topic.get_topic_name(), q, marker),
                 )
 
     async def checkpoint() -> None:

@@ -6,12 +6,16 @@ each has delivered (Flink's rule), so a deadline never fires while a topic that 
 a release for it lags behind.
 
 Replay-mode events carry the producer's watermark (``hw-wm``) and sequence (``hw-seq``); they are
-held until every topic has moved strictly past it and then applied in (watermark, sequence) order, each after the engine has been
-advanced to its watermark: the same order of "apply" and "fire" as the in-process replay, so the
+held until every topic has moved strictly past it and then applied in (watermark, sequence)
+order, each after the engine has been advanced to its watermark: the same order of "apply" and "fire" as the in-process replay, so the
 same alerts, however the topics interleave. Live events carry no header and are applied at once;
 with a wall clock (live mode) one dated more than ``max_clock_skew`` ahead of it is the dead
 letter ``future``, and the floor a live event raises is min(its time, now) − lateness, so no
 event time the wall clock has not reached can move the watermark.
+
+Every control header (tick, barrier, event watermark) must carry a valid ``hw-sig`` for its
+topic-partition (``control``); a message whose control headers are not authentic is the dead
+letter ``forged_control`` as a whole and moves nothing.
 
 Pure Python: the Faust agent feeds messages in and acts on what comes out.
 """
@@ -34,6 +38,7 @@ from streams.engine.jurisdiction import DetainerFact
 from streams.engine.processor import Engine
 from streams.engine.watermark import NEVER
 from streams.policy.model import Policy
+from streams.streaming import control as ctl
 from streams.streaming import headers as hdr
 
 
@@ -52,6 +57,8 @@ class Outcome:
     # Seconds spent on this message itself (decode, validate, engine), without the time it was
     # held for the watermark merge: the hot path, which "decided" - "received" is not in replay.
     processed: float = 0.0
+    unlisted: bool = False  # a booking accepted with a jurisdiction outside the policy table
+    ignored: int = 0  # stored facts this event's time made inconsistent (engine/case.py)
 
 
 @dataclass(order=True, slots=True)
@@ -79,8 +86,12 @@ class PartitionDriver:
         on_fact: Callable[[DetainerFact], None] | None = None,
         on_watermark: Callable[[int], None] | None = None,
         wall_clock: Clock | None = None,
+        control: ctl.ControlKey | None = None,
     ) -> None:
         self.partition = partition
+        # Verifying is not optional: without a key given, the environment's (dev key outside
+        # production), the one the replay producer and live workers sign with.
+        self.control = control or ctl.from_env()
         self.policy = policy
         self.engine = Engine(policy, emit, store, on_fact=on_fact)
         # Called with the engine's watermark after every move, once the facts it reported are out
@@ -115,6 +126,16 @@ class PartitionDriver:
         """Feed one message; returns outcomes of every message settled now, and completed barriers."""
         settled: list[Outcome] = []
         completed: list[str] = []
+        try:
+            self.control.check(topic, self.partition, headers)
+        except ctl.ForgedControl as forged:
+            where = {"topic": topic, "partition": self.partition, "offset": offset, "key": key}
+            record = dead_letter(value or b"", "forged_control", str(forged), **where)
+            kind = self.type_of_topic.get(topic, "unknown")
+            settled.append(
+                Outcome(token, kind, "dead_letter", dead_letter=record, received=received)
+            )
+            return settled, completed
         tick = hdr.time_header(headers, hdr.TICK)
         if tick is not None:
             self._raise_floor(topic, tick)
@@ -235,6 +256,8 @@ class PartitionDriver:
     ) -> Outcome:
         late = event.at < self.engine.watermark.value
         started = perf_counter()
+        stats = self.engine.stats
+        unlisted, ignored = stats.unlisted_jurisdiction, stats.inconsistent_ignored
         try:
             result = self.engine.process(event, observe=False)
         except Rejected as rejected:
@@ -256,4 +279,6 @@ class PartitionDriver:
             received=received,
             validated=validated,
             processed=(validated - received) + (perf_counter() - started),
+            unlisted=stats.unlisted_jurisdiction != unlisted,
+            ignored=stats.inconsistent_ignored - ignored,
         )

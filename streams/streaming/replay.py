@@ -25,8 +25,10 @@ import orjson
 from streams.engine.watermark import NEVER
 from streams.kafka.settings import KafkaSettings
 from streams.policy.model import Policy
+from streams.streaming import control as ctl
 from streams.streaming import headers as hdr
 from streams.streaming.stamp import EVENT_TYPES, Stamped, Stamper
+from streams.streaming.store import partition_of
 
 TICK_EVERY_EVENTS = 1000
 TICK_EVERY_SECONDS = 0.25
@@ -69,6 +71,7 @@ class KafkaReplaySummary:
     dead_letters: Counter[str] = field(default_factory=Counter)
     alerts: Counter[tuple[str, str]] = field(default_factory=Counter)
     duplicate_alerts: int = 0
+    forged_output: int = 0  # output records ignored: unsigned barriers, not JSON
     seconds: float = 0.0
     # The producer's event clock: events held for corroboration, released, re-sends of held
     # events (duplicates, not sent); the others held are the dead letters ``future``.
@@ -91,6 +94,8 @@ class KafkaReplaySummary:
         if self.duplicates_of_held:
             lines.append(f"  {'re-sends of held (not sent)':<28} {self.duplicates_of_held}")
         lines.append(f"  {'re-delivered alerts dropped':<28} {self.duplicate_alerts}")
+        if self.forged_output:
+            lines.append(f"  {'forged output records ignored':<28} {self.forged_output}")
         lines.append(f"  {'seconds':<28} {self.seconds:.1f}")
         lines.append("  alerts by rule               firing  resolved")
         for rule in sorted({rule for rule, _ in self.alerts}):
@@ -104,11 +109,19 @@ class OutputReader(threading.Thread):
     """Reads the alerts and dead-letters topics of one run, in a thread, until the end barrier."""
 
     def __init__(
-        self, settings: KafkaSettings, run: str, on_alert: AlertCallback, on_dead: AlertCallback
+        self,
+        settings: KafkaSettings,
+        run: str,
+        on_alert: AlertCallback,
+        on_dead: AlertCallback,
+        control: ctl.ControlKey | None = None,
     ) -> None:
         super().__init__(name="holdwatch-alert-reader", daemon=True)
         from kafka import KafkaConsumer, TopicPartition
 
+        # Barriers decide when this run's output is complete: only the workers' (signed) count.
+        self.control = control or ctl.from_env()
+        self.forged = 0  # barriers without a valid signature, and records that are no JSON
         self.settings = settings
         self.run_id = run
         self.on_alert = on_alert
@@ -152,6 +165,11 @@ class OutputReader(threading.Thread):
     def _handle(self, tp: Any, record: Any) -> None:
         barrier = hdr.header(record.headers, hdr.BARRIER)
         if barrier is not None:
+            try:
+                self.control.check(tp.topic, tp.partition, record.headers)
+            except ctl.ForgedControl:
+                self.forged += 1  # a forged end barrier would end the run before its alerts
+                return
             if barrier.decode() == f"start:{self.run_id}":
                 self.started.add(tp)
             elif barrier.decode() == f"end:{self.run_id}":
@@ -159,8 +177,18 @@ class OutputReader(threading.Thread):
             return
         if tp not in self.started or tp in self.ended:
             return  # another run's output
+        try:
+            body = orjson.loads(record.value)
+        except orjson.JSONDecodeError:
+            self.forged += 1  # not written by a worker
+            return
+        if not isinstance(body, dict) or (
+            tp.topic == self.alerts_topic and not {"alert_id", "state"} <= body.keys()
+        ):
+            self.forged += 1
+            return
         if tp.topic == self.alerts_topic:
-            alert = orjson.loads(record.value)
+            alert = body
             key = (alert["alert_id"], alert["state"])
             if key in self.seen:  # at-least-once: a re-delivered alert has the same id and state
                 self.duplicates += 1
@@ -168,16 +196,24 @@ class OutputReader(threading.Thread):
             self.seen.add(key)
             self.on_alert(alert)
         else:
-            self.on_dead(orjson.loads(record.value))
+            self.on_dead(body)
 
     def stop(self) -> None:
         self._halt.set()
 
 
 class KafkaReplay:
-    def __init__(self, settings: KafkaSettings, policy: Policy, speed: float | None = None) -> None:
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        policy: Policy,
+        speed: float | None = None,
+        control: ctl.ControlKey | None = None,
+    ) -> None:
         from kafka import KafkaProducer
 
+        # Before connecting: a production replay without a control key stops here (exit 2).
+        self.control = control or ctl.from_env()
         self.settings = settings
         self.policy = policy
         self.speed = speed
@@ -199,9 +235,15 @@ class KafkaReplay:
 
     def _ticks(self, at: int, barrier: str | None = None) -> None:
         headers = hdr.tick_headers(at, barrier)
+        sign = self.control.sign
         for topic in self.names.inputs:
             for partition in range(self.settings.partitions):
-                self.producer.send(topic, value=b"", partition=partition, headers=headers)
+                self.producer.send(
+                    topic,
+                    value=b"",
+                    partition=partition,
+                    headers=sign(topic, partition, headers),
+                )
 
     def run(
         self,
@@ -224,7 +266,7 @@ class KafkaReplay:
             summary.alerts[(record["rule"], record["state"])] += 1
             on_alert(record)
 
-        reader = OutputReader(self.settings, self.run_id, alert, dead)
+        reader = OutputReader(self.settings, self.run_id, alert, dead, self.control)
         reader.start()
         try:
             self._start_barrier(reader, start_timeout)
@@ -249,6 +291,7 @@ class KafkaReplay:
             reader.stop()
             self.producer.close(timeout=5)
         summary.duplicate_alerts = reader.duplicates
+        summary.forged_output = reader.forged
         summary.seconds = time.monotonic() - started
         return summary
 
@@ -276,12 +319,28 @@ class KafkaReplay:
         send = self.producer.send
         produced = self.summary.produced
         topic_of = self._topic_of
+        partitions = self.settings.partitions
+        sign = self.control.sign
         for item in stamped:
             if item.event_type is None:
                 assert item.dead_letter is not None
                 dead(item.dead_letter)
                 continue
-            send(topic_of[item.event_type], key=item.key, value=item.value, headers=item.headers())
+            topic = topic_of[item.event_type]
+            stamp = item.headers()
+            if not stamp or item.key is None:
+                send(topic, key=item.key, value=item.value)
+            else:
+                # The partition the default partitioner would pick, chosen here because the
+                # signature covers it.
+                partition = partition_of(item.key.decode(), partitions)
+                send(
+                    topic,
+                    key=item.key,
+                    value=item.value,
+                    partition=partition,
+                    headers=sign(topic, partition, stamp),
+                )
             produced[item.event_type] += 1
 
     def _produce(

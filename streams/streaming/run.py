@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from streams.cli.errors import UsageError
 from streams.kafka.settings import KafkaSettings
 from streams.kafka.topics import ensure_topics
 from streams.policy.model import Policy
@@ -23,7 +24,7 @@ from streams.streaming.app import Worker, WorkerConfig
 log = logging.getLogger("holdwatch.worker")
 
 
-def create_topics(config: WorkerConfig) -> dict[str, int]:
+def create_topics(config: WorkerConfig, bootstrap_timeout: float | None = None) -> dict[str, int]:
     """Inputs, outputs and the case changelog, all with the configured partition count."""
     names = config.kafka.topics
     wanted = [
@@ -32,9 +33,49 @@ def create_topics(config: WorkerConfig) -> dict[str, int]:
         config.changelog_topic,
         *jurisdictions.topic_names(config),
     ]
-    return ensure_topics(
-        config.kafka.kafka_python_kwargs(), wanted, partitions=config.kafka.partitions
-    )
+    kwargs = config.kafka.kafka_python_kwargs()
+    if bootstrap_timeout is not None:
+        kwargs["bootstrap_timeout_ms"] = int(bootstrap_timeout * 1000)
+    return ensure_topics(kwargs, wanted, partitions=config.kafka.partitions)
+
+
+def wait_for_topics(
+    config: WorkerConfig,
+    timeout: float | None = None,
+    say_every: float = 10.0,
+    attempt_timeout: float = 5.0,
+) -> dict[str, int]:
+    """:func:`create_topics`, retried while the broker is unreachable, one line per interval.
+
+    A worker often starts before its broker (compose, a restarted cluster): it waits and says so,
+    as ``replay --kafka`` does, instead of a traceback. ``timeout`` (None: wait for ever) turns a
+    broker that never comes into one :class:`UsageError` line and exit code 2."""
+    from kafka.errors import KafkaError
+
+    brokers = ",".join(config.kafka.brokers)
+    started = time.monotonic()
+    told = -say_every
+    while True:
+        budget = attempt_timeout
+        if timeout is not None:
+            budget = max(min(budget, timeout - (time.monotonic() - started)), 0.5)
+        try:
+            return create_topics(config, bootstrap_timeout=budget)
+        except KafkaError as exc:
+            waited = time.monotonic() - started
+            if timeout is not None and waited >= timeout:
+                raise UsageError(
+                    f"Kafka at {brokers} not reachable for {waited:.0f}s: {exc}"
+                ) from None
+            if waited - told >= say_every:
+                print(
+                    f"holdwatch worker: waiting for Kafka at {brokers}: {exc}; retrying",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                told = waited
+            pause = 1.0 if timeout is None else min(1.0, max(timeout - waited, 0.0))
+            time.sleep(pause)
 
 
 def fresh_topics(
@@ -64,16 +105,24 @@ def event_worker_args(metrics_port: int | None = None, *extra: str) -> list[str]
 def run_in_process(
     config: WorkerConfig,
     metrics_port: int | None = None,
-    metrics_host: str = "0.0.0.0",
+    metrics_host: str = "127.0.0.1",
     loglevel: str = "warning",
+    connect_timeout: float | None = None,
 ) -> None:
     from streams.observability.metrics import WorkerMetrics
 
     metrics = WorkerMetrics.create(config.policy)
-    if metrics_port is not None:
-        metrics.serve(metrics_host, metrics_port)
-    create_topics(config)
+    # Keys are checked (Worker builds the decoder and control key) before waiting for a broker,
+    # so a production worker without its secrets stops at once with one line.
     worker = Worker(config, metrics)
+    if metrics_port is not None:
+        try:
+            metrics.serve(metrics_host, metrics_port)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot serve metrics on {metrics_host}:{metrics_port}: {exc.strerror or exc}"
+            ) from None
+    wait_for_topics(config, connect_timeout)
     log.warning(
         "holdwatch worker starting: %s clock=%s store=%s",
         config.kafka.describe(),

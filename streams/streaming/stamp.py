@@ -90,8 +90,13 @@ class Stamper:
         out = self._out = []
         try:
             result = self.engine.process(event, token=(line, line_number))
-        except Rejected:  # expired: the worker's engine, in the same state, says so too
-            result = ACCEPTED
+        except Rejected as rejected:
+            # The engine refused it (expired, conflicting_duplicate, an admission check): a
+            # dead letter here, with its line number, exactly as the in-process replay writes
+            # it. Sent on, the worker could judge it against a case still missing held events.
+            record = dead_letter(line, rejected.reason, rejected.detail, line=line_number)
+            out.insert(0, Stamped(None, None, line, None, record))
+            return self._number(out)
         if result == HELD:
             return self._number(out)
         if result == DUPLICATE and self.engine.holds(event):
@@ -115,12 +120,17 @@ class Stamper:
                 item.seq = self._seq
         return stamped
 
-    def _settled(self, held: HeldEvent, outcome: str) -> None:
+    def _settled(self, held: HeldEvent, outcome: str, rejected: Rejected | None) -> None:
         event, (line, line_number) = held.item
         if outcome == ACCEPTED:
             self._out.append(Stamped(event.type, event.booking_id.encode(), line, held.mark))
-        else:
-            record = dead_letter(line, "future", FUTURE_DETAIL, line=line_number)
+        else:  # ``future``, or refused by its case at release: the producer dead-letters it
+            reason, detail = (
+                ("future", FUTURE_DETAIL)
+                if rejected is None
+                else (rejected.reason, rejected.detail)
+            )
+            record = dead_letter(line, reason, detail, line=line_number)
             self._out.append(Stamped(None, None, line, None, record))
 
     def _route_invalid(self, line: bytes, line_number: int, rejected: Rejected) -> Stamped:

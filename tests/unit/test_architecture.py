@@ -46,6 +46,6 @@ def test_the_contract_knows_nothing_of_the_engine() -> None:
     assert offenders(files("contract"), ("streams.engine",)) == []
 
 
-@pytest.mark.parametrize("module", ["headers.py", "partition.py", "stamp.py"])
+@pytest.mark.parametrize("module", ["headers.py", "partition.py", "stamp.py", "control.py"])
 def test_the_streaming_protocol_core_is_pure(module: str) -> None:
     assert offenders(files("streaming", module), KAFKA_CLIENTS) == []

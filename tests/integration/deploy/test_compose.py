@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -69,10 +70,73 @@ def test_worker_is_scalable() -> None:
         "kafka://kafka:9092",
         "--metrics-port",
         "9108",
+        "--metrics-host",
+        "0.0.0.0",
     ]
     assert worker["depends_on"]["topics"]["condition"] == "service_completed_successfully"
     assert worker["depends_on"]["kafka"]["condition"] == "service_healthy"
     assert worker["build"]["dockerfile"] == "deploy/Dockerfile"
+
+
+KEYED_SERVICES = ("worker", "replay-worker", "replay")
+
+
+def test_metrics_listen_on_all_interfaces_only_inside_the_compose_network() -> None:
+    """The worker's default is 127.0.0.1; compose opts in to 0.0.0.0 for Prometheus, and
+    publishes no host port. Fails on the starting main (0.0.0.0 was the worker's default)."""
+    for name in ("worker", "replay-worker"):
+        svc = _services()[name]
+        command = svc["command"]
+        assert command[command.index("--metrics-host") + 1] == "0.0.0.0", name
+        assert "ports" not in svc, name
+
+
+@pytest.mark.parametrize("name", KEYED_SERVICES)
+def test_workers_run_in_production_with_their_keys_from_docker_secrets(name: str) -> None:
+    """Production mode refuses the public development keys, so the keys must come from secrets.
+    Fails on the starting main: workers ran without HOLDWATCH_ENV or any key."""
+    svc = _services()[name]
+    env = svc["environment"]
+    assert env["HOLDWATCH_ENV"] == "production"
+    declared = _compose()["secrets"]
+    assert sorted(svc["secrets"]) == ["holdwatch_control_key", "holdwatch_pseudonym_key"]
+    for variable, secret in (
+        ("HOLDWATCH_PSEUDONYM_KEY_FILE", "holdwatch_pseudonym_key"),
+        ("HOLDWATCH_CONTROL_KEY_FILE", "holdwatch_control_key"),
+    ):
+        assert env[variable] == f"/run/secrets/{secret}"
+        assert declared[secret]["file"].startswith("./deploy/secrets/")
+    assert "HOLDWATCH_PSEUDONYM_KEY" not in env and "HOLDWATCH_CONTROL_KEY" not in env
+
+
+def test_the_secrets_directory_is_never_committed() -> None:
+    for secret in _compose()["secrets"].values():
+        path = secret["file"]
+        ignored = run(["git", "check-ignore", "-q", path], cwd=REPO_ROOT)
+        assert ignored.returncode == 0, f"{path} is not git-ignored"
+
+
+def test_the_documented_one_liner_creates_keys_production_accepts(tmp_path: Path) -> None:
+    """docs/operations.md's command, run as written, makes both secrets; the worker's own
+    loaders accept them under HOLDWATCH_ENV=production."""
+    from streams import privacy
+    from streams.streaming import control
+
+    docs = (REPO_ROOT / "docs" / "operations.md").read_text()
+    [line] = [x for x in docs.splitlines() if x.startswith("(umask 077; mkdir -p deploy/secrets")]
+    assert line in COMPOSE_FILE.read_text()  # the compose file's header says the same
+    res = run(["bash", "-c", line], cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    secrets = tmp_path / "deploy" / "secrets"
+    env = {
+        "HOLDWATCH_ENV": "production",
+        "HOLDWATCH_PSEUDONYM_KEY_FILE": str(secrets / "pseudonym_key"),
+        "HOLDWATCH_CONTROL_KEY_FILE": str(secrets / "control_key"),
+    }
+    assert not privacy.from_env(env).development
+    assert not control.from_env(env).development
+    assert (secrets / "pseudonym_key").read_bytes() != (secrets / "control_key").read_bytes()
+    assert (secrets.stat().st_mode & 0o777) == 0o700  # only the owner lists the directory
 
 
 def test_one_shot_services() -> None:

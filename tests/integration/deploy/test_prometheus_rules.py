@@ -29,6 +29,8 @@ CONTRACT_METRICS = {
     "holdwatch_low_priority_share_baseline",
     "holdwatch_consumer_lag",
     "holdwatch_watermark_seconds",
+    "holdwatch_bookings_unlisted_jurisdiction",
+    "holdwatch_inconsistent_facts_ignored",
 }
 REQUIRED_ALERTS = {
     "HoldLimitExceeded",

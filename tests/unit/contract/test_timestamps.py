@@ -145,3 +145,43 @@ def test_to_datetime_without_microseconds_is_the_same_moment(micros: int, zone_n
     assert timestamps.format(micros, zone) == reference.isoformat(
         timespec="microseconds" if rest else "seconds"
     )
+
+
+class TestLeapSecond:
+    """RFC 3339 allows second 60 (a leap second); read as the last microsecond of that minute.
+
+    Fails on the starting main: ``fromisoformat`` rejects ``:60``, so the event was a
+    ``bad_timestamp`` dead letter.
+    """
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "2016-12-31T23:59:60Z",
+            "2016-12-31t23:59:60z",
+            "2016-12-31T18:59:60-05:00",  # the same instant at another offset
+            "2016-12-31T23:59:60.5Z",  # a fraction cannot go past .999999
+        ],
+    )
+    def test_a_leap_second_is_accepted_as_59_999999(self, text: str) -> None:
+        expected = parse("2016-12-31T23:59:59Z") + 999_999
+        assert parse(text) == parse_full(text) == expected
+        assert parse(text) < parse("2017-01-01T00:00:00Z")  # still before the next UTC day
+
+    @pytest.mark.parametrize(
+        "text", ["2016-12-31T23:58:60Z", "2011-10-01T00:02:60-07:00", "2016-12-31T23:59:61Z"]
+    )
+    def test_second_60_elsewhere_than_23_59_utc_is_no_leap_second(self, text: str) -> None:
+        with pytest.raises(BadTimestamp):
+            parse(text)
+
+    def test_an_event_at_a_leap_second_passes_the_contract(self) -> None:
+        """The production validator (fastjsonschema) accepts it; see common.schema.json."""
+        import orjson
+
+        from streams.contract.decode import Decoder
+        from tests.support import Events
+
+        event = Events("bk-leap").release("2016-12-31T23:59:60Z")
+        decoded = Decoder().decode(orjson.dumps(event))
+        assert timestamps.format(decoded.at) == "2016-12-31T23:59:59.999999+00:00"

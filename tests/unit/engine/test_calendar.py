@@ -107,3 +107,51 @@ class TestBusinessHours:
             deadline(start, HoldLimit(hours, "elapsed"), "America/Chicago", "US", "")
             == start + hours * timestamps.HOUR
         )
+
+
+class TestCountRunningOutAsAnExcludedDayBegins:
+    """Issue 12 §9: the deadline is the first instant after which the counted period exceeds
+    48 hours. Excluded days add nothing, so hours that run out exactly at the start of one are
+    exceeded only when the next business day begins. Each of these fails on the old main, which
+    put the deadline at the start of the excluded day (and counted it as hours over)."""
+
+    def test_eligible_thursday_midnight_is_due_monday_midnight(self) -> None:
+        # Thu 2011-10-13 and Fri 24 h each: 48 h at Sat 00:00; Sat and Sun add nothing.
+        assert (
+            due("2011-10-13T00:00:00-04:00", BUSINESS, "America/New_York")
+            == "2011-10-17T00:00:00-04:00"
+        )
+
+    def test_a_monday_holiday_moves_it_to_tuesday_midnight(self) -> None:
+        # Columbus Day, Mon 2011-10-10.
+        assert (
+            due("2011-10-06T00:00:00-04:00", BUSINESS, "America/New_York")
+            == "2011-10-11T00:00:00-04:00"
+        )
+
+    def test_a_weekday_holiday_right_after_the_count_is_skipped(self) -> None:
+        # Tue and Wed 24 h each; Thanksgiving (Thu 2011-11-24) adds nothing: Fri 00:00.
+        assert (
+            due("2011-11-22T00:00:00-05:00", BUSINESS, "America/New_York")
+            == "2011-11-25T00:00:00-05:00"
+        )
+
+    def test_a_dst_change_on_the_weekend_changes_nothing(self) -> None:
+        # The clocks fall back on Sun 2011-11-06: the deadline is Monday's local midnight.
+        assert (
+            due("2011-11-03T00:00:00-04:00", BUSINESS, "America/New_York")
+            == "2011-11-07T00:00:00-05:00"
+        )
+
+    def test_a_count_running_out_before_a_business_day_is_unchanged(self) -> None:
+        # Tue 00:00 + 48 h = Thu 00:00, a business day: the end of Wednesday, as before.
+        assert (
+            due("2011-10-04T00:00:00-04:00", BUSINESS, "America/New_York")
+            == "2011-10-06T00:00:00-04:00"
+        )
+
+    def test_the_2017_form_counts_the_weekend_as_before(self) -> None:
+        assert (
+            due("2018-03-01T00:00:00-06:00", ELAPSED, "America/Chicago")
+            == "2018-03-03T00:00:00-06:00"
+        )

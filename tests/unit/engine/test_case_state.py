@@ -34,12 +34,8 @@ from tests.support import Events
 event_ids = st.lists(st.text(min_size=1, max_size=12), unique=True, max_size=3 * SEEN_TUPLE_MAX)
 
 
-@pytest.fixture
-def policy(policy: Policy) -> Policy:
-    """These tests are about bookkeeping with one or two bookings, so one booking moves the event
-    clock (clock_quorum 1: the clock before issue 12); the robust clock has its own tests
-    (tests/unit/engine/test_event_clock.py)."""
-    return replace(policy, clock_quorum=1)
+#: One or two bookings per test: one booking moves the event clock (tests/conftest.py).
+CLOCK_QUORUM = 1
 
 
 @settings(max_examples=300, deadline=None)
@@ -65,11 +61,11 @@ def test_a_new_case_shares_its_empty_collections() -> None:
     one, two = Case("bk-1"), Case("bk-2")
     assert one.emitted is two.emitted is NO_EMITTED
     assert (one.hits, one.detainers, one.seen) == ((), (), ())
-    one.record_emitted(("detainer_without_hit", 1), "firing")
-    assert one.emitted == {("detainer_without_hit", 1): "firing"}
+    one.record_emitted(("detainer_without_hit", 1, "dt-1"), "firing")
+    assert one.emitted == {("detainer_without_hit", 1, "dt-1"): "firing"}
     assert two.emitted is NO_EMITTED and len(NO_EMITTED) == 0
     with pytest.raises(TypeError):
-        NO_EMITTED[("x", 1)] = "firing"  # type: ignore[index]
+        NO_EMITTED[("x", 1, "")] = "firing"  # type: ignore[index]
 
 
 def test_charge_lists_are_shared_between_cases() -> None:

@@ -13,13 +13,8 @@ from streams.engine.processor import ACCEPTED, DUPLICATE, collecting_engine
 from streams.policy.model import Policy
 from tests.support import Events, firing, replay, resolved
 
-
-@pytest.fixture
-def policy(policy: Policy) -> Policy:
-    """These tests are about bookkeeping with one or two bookings, so one booking moves the event
-    clock (clock_quorum 1: the clock before issue 12); the robust clock has its own tests
-    (tests/unit/engine/test_event_clock.py)."""
-    return replace(policy, clock_quorum=1)
+#: One or two bookings per test: one booking moves the event clock (tests/conftest.py).
+CLOCK_QUORUM = 1
 
 
 def decoded(event: dict) -> object:

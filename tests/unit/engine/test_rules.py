@@ -101,6 +101,67 @@ class TestHoldLimitExceeded:
         assert alerts == []
 
 
+def eligible_thursday_midnight(ny: Events, eligible: str, end: str | None) -> list[dict]:
+    """Booked, hit, detainer (2011 form) and copy served on Tue 2011-10-04; eligible at
+    ``eligible`` (a Thursday 00:00), custody ending at ``end``."""
+    events = [
+        ny.booking("2011-10-04 08:00"),
+        ny.hit("2011-10-04 09:00"),
+        ny.detainer("2011-10-04 10:00"),
+        ny.detainer("2011-10-04 12:00", action="served"),
+        ny.release(eligible, "eligible"),
+    ]
+    if end:
+        events.append(ny.release(end, "transferred_to_ice"))
+    return events
+
+
+class TestHoldLimitAtTheEdgeOfAWeekend:
+    """Issue 12 §9, 2011 form: the 48 counted hours of a hold eligible on Thursday 00:00 run out
+    at Saturday 00:00; the weekend adds nothing, so the limit is exceeded only after Monday 00:00
+    (Tuesday 00:00 after a Monday holiday). The old main fired at Saturday 00:00 and counted the
+    weekend as hours over: each test here failed on it."""
+
+    def test_custody_over_the_weekend_is_within_the_limit(self, policy: Policy, ny: Events) -> None:
+        events = eligible_thursday_midnight(ny, "2011-10-13 00:00", "2011-10-15 10:00")
+        alerts, _, _ = replay(policy, events)
+        assert firing(alerts, "hold_limit_exceeded") == []
+
+    def test_custody_ending_at_monday_midnight_is_within_the_limit(
+        self, policy: Policy, ny: Events
+    ) -> None:
+        events = eligible_thursday_midnight(ny, "2011-10-13 00:00", "2011-10-17 00:00")
+        alerts, _, _ = replay(policy, events)
+        assert firing(alerts, "hold_limit_exceeded") == []
+
+    def test_held_into_monday_fires_at_monday_midnight_counting_monday_hours_only(
+        self, policy: Policy, ny: Events
+    ) -> None:
+        events = eligible_thursday_midnight(ny, "2011-10-13 00:00", "2011-10-17 06:00")
+        alerts, _, _ = replay(policy, events)
+        [fired] = firing(alerts, "hold_limit_exceeded")
+        assert fired["occurred_at"] == "2011-10-17T00:00:00-04:00"
+        assert fired["details"]["deadline"] == "2011-10-17T00:00:00-04:00"
+        [ended] = resolved(alerts, "hold_limit_exceeded")
+        assert ended["details"]["hours_over"] == 6.0
+
+    def test_a_monday_holiday_moves_the_deadline_to_tuesday_midnight(
+        self, policy: Policy, ny: Events
+    ) -> None:
+        # Columbus Day, Mon 2011-10-10: custody through it is within the limit.
+        within = eligible_thursday_midnight(ny, "2011-10-06 00:00", "2011-10-10 23:00")
+        alerts, _, _ = replay(policy, within)
+        assert firing(alerts, "hold_limit_exceeded") == []
+        later = Events("bk-ny-2")
+        alerts, _, _ = replay(
+            policy, eligible_thursday_midnight(later, "2011-10-06 00:00", "2011-10-11 03:00")
+        )
+        [fired] = firing(alerts, "hold_limit_exceeded")
+        assert fired["occurred_at"] == "2011-10-11T00:00:00-04:00"
+        [ended] = resolved(alerts, "hold_limit_exceeded")
+        assert ended["details"]["hours_over"] == 3.0
+
+
 class TestHoldLimitApproaching:
     def test_warns_six_hours_before_the_deadline_and_resolves_at_it(
         self, policy: Policy, ny: Events

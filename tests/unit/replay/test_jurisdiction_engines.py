@@ -20,12 +20,11 @@ from streams.engine.jurisdiction import DetainerFact
 from streams.generate import generate
 from streams.kafka.topics import TYPE_TO_TOPIC
 from streams.policy.model import Policy
-from streams.streaming import headers as hdr
 from streams.streaming.jurisdictions import Forwarder, JurisdictionPartition
 from streams.streaming.partition import PartitionDriver
 from streams.streaming.stamp import Stamped, Stamper
 from streams.streaming.store import partition_of
-from tests.support import alert_set, firing, replay
+from tests.support import alert_set, firing, replay, signed, signed_tick
 
 RULE = "jurisdiction_low_priority_share"
 
@@ -91,7 +90,7 @@ def simulated_streaming(
     def tick(at: int) -> None:
         for driver in drivers:
             for topic in topics:
-                driver.on_message(topic, None, b"", hdr.tick_headers(at), 0)
+                driver.on_message(topic, None, b"", signed_tick(topic, driver.partition, at), 0)
 
     def send(stamped: list[Stamped]) -> None:
         nonlocal offset
@@ -100,9 +99,9 @@ def simulated_streaming(
                 continue
             p = partition_of(item.key.decode(), partitions)
             offset += 1
-            drivers[p].on_message(
-                TYPE_TO_TOPIC[item.event_type], item.key, item.value, item.headers(), offset
-            )
+            topic = TYPE_TO_TOPIC[item.event_type]
+            headers = signed(topic, p, item.headers())
+            drivers[p].on_message(topic, item.key, item.value, headers, offset)
 
     for number, line in enumerate(lines, 1):
         send(stamper.stamp(line, number))

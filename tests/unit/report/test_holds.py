@@ -6,13 +6,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import orjson
 import pytest
 
 from streams.contract.timestamps import HOUR, parse
 from streams.generate.synthetic import generate
 from streams.policy.model import HoldLimit, Policy
 from streams.report.holds import HoldReport, HoldRow, bucket_of, build_report, override_forms
-from tests.support import firing, replay
+from tests.support import Events, firing, replay, two_detainers
 from tests.unit.report.conftest import FORM_2011, FORM_2017, UNTIL
 
 
@@ -269,3 +270,21 @@ class TestEdges:
     )
     def test_buckets(self, hours: float, bucket: str) -> None:
         assert bucket_of(hours) == bucket
+
+
+class TestTwoDetainersOfOneBooking:
+    def test_one_exceeded_booking_two_alerts_and_the_longest_hold_governs(
+        self, policy: Policy
+    ) -> None:
+        """Fails on the old main (one alert for both detainers): the report still counts the
+        booking once, the replay fires one alert per detainer, and the ids it computes agree."""
+        events = two_detainers(
+            Events("bk-2d"), lift_first="2011-10-06 20:00", custody_end="2011-10-10 20:00"
+        )
+        report = build_report([orjson.dumps(e) for e in events], policy)
+        [row] = report.rows
+        assert row.exceeded and row.detainers == 2
+        assert row.detainer_id == "dt-2" and row.hours_over == 106.0
+        assert report.totals()["exceeded"] == 1
+        assert report.alerts_fired == 2
+        assert report.mismatches == []

@@ -67,8 +67,13 @@ def test_a_resend_dated_later_moves_no_producer_clock(policy: Policy) -> None:
         stamper.stamp(line, number)
     before = stamper.watermark
     resend = orjson.loads(lines[0]) | {"occurred_at": "2011-10-09T08:00:00-04:00"}
-    [sent] = stamper.stamp(orjson.dumps(resend), 4)
-    assert sent.watermark == before  # sent for the worker to drop, stamped as it was
+    [refused] = stamper.stamp(orjson.dumps(resend), 4)
+    # Another time under a known id: the producer's dead letter (issue 12 §4), never sent.
+    assert refused.dead_letter is not None
+    assert refused.dead_letter["reason"] == "conflicting_duplicate"
+    assert stamper.watermark == before
+    [sent] = stamper.stamp(lines[0], 5)  # an exact repeat: sent for the worker to drop
+    assert sent.watermark == before and sent.dead_letter is None
     assert stamper.watermark == before
 
 
