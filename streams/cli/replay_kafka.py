@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -13,29 +12,35 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 from streams.cli.common import policy_from_args, stderr
 from streams.cli.errors import UsageError
+from streams.cli.files import open_for_writing, refuse_clobbering
 from streams.cli.worker import kafka_settings
-from streams.replay.sinks import JsonLinesWriter
-from streams.replay.source import LogSource
+from streams.replay.sinks import JsonLinesWriter, SinkError
+from streams.replay.source import LogSource, SourceError
 
 
 def run_kafka(args: argparse.Namespace) -> int:
     from kafka.errors import KafkaError
 
+    from streams.cli.replay import output_flags
     from streams.streaming.replay import KafkaReplay, ReplayTimeout
     from streams.streaming.session import kafka_session
 
     policy = policy_from_args(args)
     settings = kafka_settings(args)
+    refuse_clobbering(args.log, output_flags(args))
     try:
         source = LogSource(args.log)
+        summary_file = (
+            open_for_writing(args.summary_json, "--summary-json") if args.summary_json else None
+        )
         alerts = JsonLinesWriter(args.alerts_out)
         dead = JsonLinesWriter(args.dead_letters)
     except OSError as exc:
         raise UsageError(str(exc)) from None
     worker_args = ["--policy", args.policy] if args.policy else []
     with ExitStack() as stack:
-        stack.callback(dead.close)
-        stack.callback(alerts.close)
+        stack.callback(_close, dead)
+        stack.callback(_close, alerts)
         stack.enter_context(source)
         if not args.broker:
             stderr.print("starting the embedded Kafka broker and one worker ...")
@@ -71,14 +76,30 @@ def run_kafka(args: argparse.Namespace) -> int:
             summary = replay.run(source.lines(), args.until, alerts.write, dead.write, on_progress)
         except (ReplayTimeout, KafkaError) as exc:
             raise UsageError(f"{exc} (brokers: {','.join(settings.brokers)})") from None
-    if args.summary_json:
+        except (SourceError, SinkError) as exc:
+            raise UsageError(str(exc)) from None
+    if summary_file is not None:
         payload: dict[str, Any] = {
             "lines": summary.lines,
             "produced": dict(summary.produced),
             "dead_letters": dict(summary.dead_letters),
             "alerts": {f"{r}/{s}": n for (r, s), n in sorted(summary.alerts.items())},
         }
-        Path(args.summary_json).write_bytes(orjson.dumps(payload, option=orjson.OPT_INDENT_2))
+        try:
+            with summary_file:
+                summary_file.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2))
+        except OSError as exc:
+            raise UsageError(
+                f"cannot write --summary-json {args.summary_json}: {exc.strerror or exc}"
+            ) from None
     if not args.quiet:
         print(summary.render(), file=sys.stderr)
     return 0
+
+
+def _close(writer: JsonLinesWriter) -> None:
+    """Close an output; a failure to write its end is the one-line error of the run."""
+    try:
+        writer.close()
+    except SinkError as exc:
+        raise UsageError(str(exc)) from None
