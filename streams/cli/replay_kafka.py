@@ -94,6 +94,14 @@ def run_kafka(args: argparse.Namespace) -> int:
             ) from None
     if not args.quiet:
         print(summary.render(), file=sys.stderr)
+    dead_total = sum(summary.dead_letters.values())
+    if dead_total and not sum(summary.produced.values()):  # as the in-process replay: exit 1
+        print(
+            f"holdwatch replay: error: every line ({dead_total}) was a dead letter: "
+            "is this UTF-8 JSON Lines (one event per line)?",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -62,14 +62,11 @@ class LogSource:
             yield from lines
         except EOFError:
             raise SourceError(
-                f"{self.path}: the gzip data ends early (a truncated file?); "
-                "everything before the damage was read"
+                f"{self.path}: the gzip data ends early (a truncated file?)"
             ) from None
         except (OSError, zlib.error) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise SourceError(
-                f"{self.path}: cannot read on ({reason}); everything before was read"
-            ) from None
+            raise SourceError(f"{self.path}: cannot read on: {reason}") from None
 
     def close(self) -> None:
         if self._raw is not sys.stdin.buffer:

@@ -285,3 +285,27 @@ def test_a_duration_out_of_range_is_one_line_and_exit_2(
     result = run(*(a.format(log=log) for a in args))
     assert result.returncode == 2
     assert message in one_error_line(result)
+
+
+# -- the same through replay --kafka --------------------------------------------------------------
+
+
+def test_the_kafka_replay_refuses_an_output_on_the_input_before_starting_a_broker(
+    log: Path,
+) -> None:
+    before = log.read_bytes()
+    result = run("replay", str(log), "--kafka", "--alerts-out", str(log))
+    assert result.returncode == 2
+    assert "is the input log" in one_error_line(result)
+    assert "starting the embedded" not in result.stderr.decode()
+    assert log.read_bytes() == before
+
+
+@pytest.mark.kafka
+def test_the_kafka_replay_of_nothing_but_dead_letters_exits_1(log: Path, tmp_path: Path) -> None:
+    """On main: exit 0 (the embedded broker and worker are started and stopped)."""
+    bad = tmp_path / "cr.jsonl"
+    bad.write_bytes(log.read_bytes().replace(b"\n", b"\r"))
+    result = run("replay", str(bad), "--kafka", "-q")
+    assert result.returncode == 1
+    assert "every line (1) was a dead letter" in one_error_line(result)

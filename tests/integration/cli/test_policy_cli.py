@@ -1,5 +1,6 @@
 """A bad policy file stops ``holdwatch replay`` before it reads a line: exit 2, one line, no
-traceback (on main each of these loaded and misled, crashed mid-run, or gave a traceback)."""
+traceback. On main each of these but ``not_toml`` (kept as a guard) loaded and misled, crashed
+mid-run, or gave a traceback."""
 
 from __future__ import annotations
 
