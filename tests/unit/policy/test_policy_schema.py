@@ -129,7 +129,7 @@ def test_a_bad_value_fails_at_load_in_one_line(text: str, message: str) -> None:
     assert str(error.value).startswith("p.toml: ") and "\n" not in str(error.value)
 
 
-def test_every_state_is_checked_when_the_calendar_follows_the_jurisdiction() -> None:
+def test_the_default_loads_with_the_calendar_following_each_jurisdiction() -> None:
     policy = parse_policy(edited('subdivision = ""', 'subdivision = "jurisdiction"'))
     assert policy.holiday_subdivision("CA-Alameda") == "CA"
 
