@@ -153,7 +153,9 @@ def run(args: argparse.Namespace) -> int:
                     summary = replay.finish(args.until)
                 except SourceError as exc:
                     # Report what was read; --until is not applied to a log that stopped short.
-                    unreadable = f"{exc}: the lines before it were replayed (summary above)"
+                    unreadable = f"{exc}: the lines before it were replayed" + (
+                        "" if args.quiet else " (summary above)"
+                    )
                     summary = replay.finish(None)
                 finally:
                     guard.hold()  # a signal now waits until both outputs are closed

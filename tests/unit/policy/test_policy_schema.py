@@ -55,6 +55,7 @@ def resolve(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_the_shipped_default_is_valid_for_both_validators() -> None:
+    """On main there was no policy schema (the loader checked by hand, with gaps)."""
     document = _as_json(tomllib.loads(default_policy_text()))
     policy_validator()(document)
     reference_validator("policy").validate(document)
@@ -123,6 +124,8 @@ BUSINESS = 'hours = 48\ncounting = "business"'
     ],
 )
 def test_a_bad_value_fails_at_load_in_one_line(text: str, message: str) -> None:
+    """On main the hours, clock_quorum, state and over-long duration cases loaded (and misled or
+    crashed mid-run); the others are kept as guards of the one-line wording."""
     with pytest.raises(PolicyError) as error:
         parse_policy(text, source="p.toml")
     assert message in str(error.value)
