@@ -309,3 +309,49 @@ def test_the_kafka_replay_of_nothing_but_dead_letters_exits_1(log: Path, tmp_pat
     result = run("replay", str(bad), "--kafka", "-q")
     assert result.returncode == 1
     assert "every line (1) was a dead letter" in one_error_line(result)
+
+
+def children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (from /proc: no ps needed)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            if f"\nPPid:\t{pid}\n" in status:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.kafka
+def test_sigterm_stops_a_kafka_replay_with_valid_outputs_and_no_process_left(
+    log: Path, tmp_path: Path
+) -> None:
+    """On main SIGTERM killed ``replay --kafka`` at once: a gzip without its trailer."""
+    alerts = tmp_path / "alerts.jsonl.gz"
+    proc = subprocess.Popen(
+        [HOLDWATCH, "replay", "-", "--kafka", "--alerts-out", str(alerts), "-q"],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stderr is not None
+    proc.stdin.write(log.read_bytes())  # stdin stays open: the replay waits for more
+    proc.stdin.flush()
+    deadline = time.monotonic() + 60
+    while len(children(proc.pid)) < 2 and time.monotonic() < deadline:  # broker and worker
+        time.sleep(0.2)
+    started = children(proc.pid)
+    time.sleep(3)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        code = proc.wait(60)
+    finally:
+        proc.stdin.close()
+    stderr = proc.stderr.read().decode()
+    assert code == 143, stderr
+    assert "stopped by SIGTERM" in stderr and "Traceback" not in stderr
+    gzip.decompress(alerts.read_bytes())  # complete: trailer and CRC check
+    assert len(started) >= 2
+    assert not [pid for pid in started if Path(f"/proc/{pid}").exists()]
