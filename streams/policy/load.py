@@ -49,6 +49,10 @@ DEFAULT_RULE_INFO = {
 }
 
 
+#: A policy is a few KiB (a table of every US county would be well under a MiB).
+MAX_POLICY_BYTES = 16 << 20
+
+
 class PolicyError(ValueError):
     """The policy file cannot be used."""
 
@@ -63,9 +67,15 @@ def load_policy(path: str | Path | None = None) -> Policy:
         return parse_policy(default_policy_text(), source="<default>")
     file = Path(path)
     try:
-        data = file.read_bytes()
+        with file.open("rb") as stream:
+            data = stream.read(MAX_POLICY_BYTES + 1)  # /dev/zero or a log given by mistake
     except OSError as exc:
         raise PolicyError(f"cannot read policy file {file}: {exc.strerror}") from None
+    if len(data) > MAX_POLICY_BYTES:
+        raise PolicyError(
+            f"{file}: larger than {MAX_POLICY_BYTES >> 20} MiB: not a policy file (the shipped "
+            "default is 10 KiB)"
+        )
     try:
         # TOML is UTF-8; a byte-order mark (some Windows editors write one) is tolerated.
         text = data.decode("utf-8-sig")

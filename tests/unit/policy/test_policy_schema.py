@@ -149,3 +149,9 @@ def test_a_policy_file_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
     file = tmp_path / "bom.toml"
     file.write_bytes(b"\xef\xbb\xbf" + default_policy_text().encode())
     assert load_policy(file).forms["I-247-2011"].hours == 48
+
+
+def test_a_huge_or_endless_policy_file_is_refused_without_reading_it_all() -> None:
+    """On main ``--policy /dev/zero`` read until memory ran out."""
+    with pytest.raises(PolicyError, match="larger than 16 MiB: not a policy file"):
+        load_policy("/dev/zero")
