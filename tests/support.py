@@ -116,6 +116,14 @@ def signed_tick(
     return control.from_env().sign(topic, partition, hdr.tick_headers(at, barrier))
 
 
+def signed(topic: str, partition: int, headers: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """Control headers (an event's stamp) as the replay producer writes them: signed for their
+    topic-partition; no headers stay none (a live event)."""
+    from streams.streaming import control
+
+    return control.from_env().sign(topic, partition, headers) if headers else []
+
+
 def signed_stamp(topic: str, partition: int, watermark: int) -> list[tuple[str, bytes]]:
     """An event's ``hw-wm`` as the replay producer writes it: signed for its topic-partition."""
     from streams.streaming import control
@@ -179,3 +187,77 @@ def reference_validator(kind: str) -> Draft202012Validator:
         registry=registry,
         format_checker=Draft202012Validator.FORMAT_CHECKER,
     )
+
+
+def stream(
+    policy: Policy,
+    events: list[dict[str, Any]] | list[bytes],
+    until: str | None = None,
+    partitions: int = 2,
+    seed: int = 0,
+    tick_every: int = 25,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Alerts and dead letters of the Kafka path with its pure parts, no broker.
+
+    The replay producer's :class:`Stamper` (its order, stamps, ticks every ``tick_every`` lines and
+    the end tick), four input topics per partition, each delivered in order but interleaved with
+    the others at random (as Kafka may), and one :class:`PartitionDriver` per partition.
+    """
+    import random
+
+    from streams.contract import timestamps
+    from streams.kafka.topics import TYPE_TO_TOPIC
+    from streams.streaming.partition import PartitionDriver
+    from streams.streaming.stamp import Stamped, Stamper
+    from streams.streaming.store import partition_of
+
+    rng = random.Random(seed)
+    alerts: list[dict[str, Any]] = []
+    dead: list[dict[str, Any]] = []
+    topics = list(TYPE_TO_TOPIC.values())
+    type_of_topic = {t: k for k, t in TYPE_TO_TOPIC.items()}
+    drivers = [
+        PartitionDriver(p, topics, policy, alerts.append, type_of_topic=type_of_topic)
+        for p in range(partitions)
+    ]
+    # Per partition, per topic: (key, value, headers) in the order produced.
+    queues: list[dict[str, list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]]]] = [
+        {t: [] for t in topics} for _ in range(partitions)
+    ]
+
+    def send(stamped: list[Stamped]) -> None:
+        for item in stamped:
+            if item.event_type is None or item.key is None:
+                if item.dead_letter is not None:
+                    dead.append(item.dead_letter)
+                continue
+            p = partition_of(item.key.decode(), partitions)
+            topic = TYPE_TO_TOPIC[item.event_type]
+            queues[p][topic].append((item.key, item.value, signed(topic, p, item.headers())))
+
+    def tick(at: int) -> None:
+        for p in range(partitions):
+            for t in topics:
+                queues[p][t].append((None, b"", signed_tick(t, p, at)))
+
+    stamper = Stamper(policy)
+    raw = [e if isinstance(e, bytes) else orjson.dumps(e) for e in events]
+    for number, line in enumerate(raw, 1):
+        send(stamper.stamp(line, number))
+        if number % tick_every == 0:
+            tick(stamper.watermark)
+    released, end = stamper.finish(timestamps.parse(until) if until else None)
+    send(released)
+    tick(end)
+    offset = 0
+    for p, driver in enumerate(drivers):
+        pending = {t: list(q) for t, q in queues[p].items() if q}
+        while pending:
+            topic = rng.choice(sorted(pending))
+            key, value, headers = pending[topic].pop(0)
+            if not pending[topic]:
+                del pending[topic]
+            offset += 1
+            settled, _ = driver.on_message(topic, key, value, headers, offset)
+            dead.extend(o.dead_letter for o in settled if o.dead_letter is not None)
+    return alerts, dead

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from streams.cli.common import policy_from_args
 from streams.cli.errors import UsageError
+from streams.cli.files import check_port_free
 from streams.cli.worker import add_broker_flags, kafka_settings
 from streams.kafka.settings import KafkaSettings
 from streams.replay.runner import InProcessReplay
@@ -86,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         speed = speed_arg(args.speed) if args.speed else None
     except argparse.ArgumentTypeError as exc:
         raise UsageError(str(exc)) from None
+    check_port_free("127.0.0.1", args.metrics_port)  # the worker's, checked before it starts
     worker_args = ["--metrics-port", str(args.metrics_port), "--metrics-host", "127.0.0.1"]
     if args.policy:
         worker_args += ["--policy", args.policy]

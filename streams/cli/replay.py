@@ -5,14 +5,22 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
+from contextlib import ExitStack, suppress
 
 import orjson
 
 from streams.cli.common import add_policy_flags, byte_progress, policy_from_args, timestamp_arg
 from streams.cli.errors import UsageError
+from streams.cli.files import (
+    Interrupted,
+    SignalGuard,
+    open_for_writing,
+    refuse_clobbering,
+    serve_metrics,
+)
 from streams.replay.runner import InProcessReplay
-from streams.replay.sinks import JsonLinesWriter
-from streams.replay.source import LogSource
+from streams.replay.sinks import JsonLinesWriter, SinkError
+from streams.replay.source import LogSource, SourceError
 
 CHUNK = 4096
 
@@ -97,6 +105,9 @@ def speed_arg(text: str) -> float | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Exit 0 on success; 1 when every line of a non-empty log was a dead letter (not a log of
+    UTF-8 JSON Lines, most likely); 2 for an unusable invocation or an unreadable input or
+    unwritable output (one line); 128 + the signal number when stopped by SIGTERM/SIGINT."""
     if args.kafka:
         from streams.cli.replay_kafka import run_kafka
 
@@ -104,43 +115,107 @@ def run(args: argparse.Namespace) -> int:
     if args.broker or args.speed is not None:
         raise UsageError("--broker and --speed apply to --kafka replays only")
     policy = policy_from_args(args)
-    try:
-        source = LogSource(args.log)
-        alerts = JsonLinesWriter(args.alerts_out)
-        dead = JsonLinesWriter(args.dead_letters)
-    except OSError as exc:
-        raise UsageError(str(exc)) from None
+    refuse_clobbering(args.log, output_flags(args))
     publisher = None
     if args.metrics_port:
         from streams.observability.metrics import ReplayPublisher, WorkerMetrics
 
         metrics = WorkerMetrics.create(policy)
-        metrics.serve(args.metrics_host, args.metrics_port)
+        serve_metrics(metrics.serve, args.metrics_host, args.metrics_port)
         publisher = ReplayPublisher(metrics)
-    replay = InProcessReplay(
-        policy,
-        alerts.write,
-        dead.write,
-        on_evaluate=publisher.metrics.observe_share if publisher else None,
-    )
-    try:
-        with source, byte_progress("replaying", source.size) as progress:
-            lines = source.lines()
-            while chunk := list(itertools.islice(lines, CHUNK)):
-                replay.feed(chunk)
-                if publisher is not None:
-                    publisher.publish(replay)
-                if progress is not None:
-                    progress.update(progress.task_ids[0], completed=source.position())
-        summary = replay.finish(args.until)
+    with ExitStack() as stack:
+        try:
+            source = stack.enter_context(LogSource(args.log))
+            summary_file = (
+                stack.enter_context(open_for_writing(args.summary_json, "--summary-json"))
+                if args.summary_json
+                else None
+            )
+            dead = JsonLinesWriter(args.dead_letters)
+            stack.callback(dead.close)  # quiet after a failure; else closed below
+            alerts = JsonLinesWriter(args.alerts_out)
+            stack.callback(alerts.close)
+        except OSError as exc:
+            raise UsageError(str(exc)) from None
+        guard = SignalGuard()
+        replay = InProcessReplay(
+            policy,
+            guard.guarded(alerts.write),
+            guard.guarded(dead.write),
+            on_evaluate=publisher.metrics.observe_share if publisher else None,
+        )
+        unreadable = None
+        try:
+            with guard:
+                try:
+                    with byte_progress("replaying", source.size) as progress:
+                        lines = source.lines()
+                        while chunk := list(itertools.islice(lines, CHUNK)):
+                            replay.feed(chunk)
+                            if publisher is not None:
+                                publisher.publish(replay)
+                            if progress is not None:
+                                progress.update(progress.task_ids[0], completed=source.position())
+                    summary = replay.finish(args.until)
+                except SourceError as exc:
+                    # Report what was read; --until is not applied to a log that stopped short.
+                    unreadable = f"{exc}: the lines before it were replayed" + (
+                        "" if args.quiet else " (summary above)"
+                    )
+                    summary = replay.finish(None)
+                finally:
+                    guard.hold()  # a signal now waits until both outputs are closed
+                    close_all(alerts, dead)
+        except SinkError as exc:
+            raise UsageError(str(exc)) from None
+        except Interrupted as exc:
+            print(
+                f"holdwatch replay: stopped by {exc} after {replay.summary.events_read} events; "
+                "the outputs were closed and are complete up to there",
+                file=sys.stderr,
+            )
+            return 128 + exc.signum
         if publisher is not None:
             publisher.publish(replay)
-    finally:
-        alerts.close()
-        dead.close()
-    if args.summary_json:
-        with open(args.summary_json, "wb") as file:
-            file.write(orjson.dumps(summary.to_dict(), option=orjson.OPT_INDENT_2))
+        if summary_file is not None:
+            try:
+                summary_file.write(orjson.dumps(summary.to_dict(), option=orjson.OPT_INDENT_2))
+                summary_file.close()
+            except OSError as exc:
+                with suppress(OSError):
+                    summary_file.close()  # the buffer is lost either way: do not raise twice
+                raise UsageError(
+                    f"cannot write --summary-json {args.summary_json}: {exc.strerror or exc}"
+                ) from None
     if not args.quiet:
         print(summary.render(), file=sys.stderr)
+    if unreadable is not None:
+        raise UsageError(unreadable)
+    if summary.events_read and summary.dead_letter_total == summary.events_read:
+        print(
+            f"holdwatch replay: error: every line ({summary.events_read}) was a dead letter: "
+            "is this UTF-8 JSON Lines (one event per line)?",
+            file=sys.stderr,
+        )
+        return 1
     return 0
+
+
+def output_flags(args: argparse.Namespace) -> dict[str, str | None]:
+    return {
+        "--alerts-out": args.alerts_out,
+        "--dead-letters": args.dead_letters,
+        "--summary-json": args.summary_json,
+    }
+
+
+def close_all(*writers: JsonLinesWriter) -> None:
+    """Close every writer, then raise the first failure (one output failing closes the rest)."""
+    failure: SinkError | None = None
+    for writer in writers:
+        try:
+            writer.close()
+        except SinkError as exc:
+            failure = failure or exc
+    if failure is not None:
+        raise failure

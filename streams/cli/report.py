@@ -17,8 +17,9 @@ from rich.console import Console
 
 from streams.cli.common import add_policy_flags, byte_progress, policy_from_args, timestamp_arg
 from streams.cli.errors import UsageError
+from streams.cli.files import refuse_clobbering
 from streams.policy.load import FORMS
-from streams.replay.source import LogSource
+from streams.replay.source import LogSource, SourceError
 from streams.report.holds import HoldReport, ReportBuilder
 from streams.report.render import print_report, write_csv, write_json
 
@@ -68,6 +69,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(run=run)
 
 
+def outputs(args: argparse.Namespace) -> dict[str, Path | None]:
+    return {"--csv": args.csv, "--json": args.json, "--plot": args.plot}
+
+
 def _check_out(path: Path | None, flag: str) -> None:
     if path is not None and not path.parent.is_dir():
         raise UsageError(f"{flag}: directory does not exist: {path.parent}")
@@ -80,18 +85,25 @@ def build(args: argparse.Namespace) -> HoldReport:
     except OSError as exc:
         raise UsageError(str(exc)) from None
     builder = ReportBuilder(policy, args.form_override)
-    with source, byte_progress("reading", source.size) as progress:
-        lines = source.lines()
-        while chunk := list(itertools.islice(lines, CHUNK)):
-            builder.feed(chunk)
-            if progress is not None:
-                progress.update(progress.task_ids[0], completed=source.position())
+    try:
+        with source, byte_progress("reading", source.size) as progress:
+            lines = source.lines()
+            while chunk := list(itertools.islice(lines, CHUNK)):
+                builder.feed(chunk)
+                if progress is not None:
+                    progress.update(progress.task_ids[0], completed=source.position())
+    except SourceError as exc:  # a report of part of a log would mislead: no report
+        raise UsageError(str(exc)) from None
     return builder.finish(args.until)
 
 
 def run(args: argparse.Namespace) -> int:
     for path, flag in ((args.csv, "--csv"), (args.json, "--json"), (args.plot, "--plot")):
         _check_out(path, flag)
+    refuse_clobbering(
+        args.log,
+        {flag: str(path) if path else None for flag, path in outputs(args).items()},
+    )
     if args.plot is not None:
         try:
             import matplotlib  # noqa: F401

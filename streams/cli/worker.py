@@ -6,6 +6,7 @@ import argparse
 
 from streams.cli.common import add_policy_flags, duration_arg, policy_from_args
 from streams.cli.errors import UsageError
+from streams.cli.files import check_port_free
 from streams.kafka.settings import KafkaSettings, add_cli_arguments
 
 
@@ -126,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.connect_timeout is not None and not args.connect_timeout >= 0:
         raise UsageError("--connect-timeout must be a number of seconds >= 0")
+    if args.metrics_port:  # taken: one line now, not a traceback after connecting
+        check_port_free(args.metrics_host, args.metrics_port)
     from streams.streaming.app import WorkerConfig
     from streams.streaming.run import run_in_process
 

@@ -49,18 +49,28 @@ def schema(kind: str) -> dict[str, Any]:
     return load_schemas()[ID_PREFIX + kind]
 
 
+def _resolve(uri: str) -> dict[str, Any]:
+    """``urn:holdwatch:schema:*`` references, from the same directory (never the network)."""
+    return load_schemas()[uri.split("#", 1)[0]]
+
+
 @functools.cache
 def validators() -> Mapping[str, Validator]:
     """One compiled validator per message kind, built on first use and kept for the process."""
     store = load_schemas()
-
-    def resolve(uri: str) -> dict[str, Any]:
-        return store[uri.split("#", 1)[0]]
-
     return {
-        kind: fastjsonschema.compile(store[ID_PREFIX + kind], handlers={"urn": resolve})
+        kind: fastjsonschema.compile(store[ID_PREFIX + kind], handlers={"urn": _resolve})
         for kind in MESSAGE_KINDS
     }
+
+
+@functools.cache
+def policy_validator() -> Validator:
+    """The policy file's schema (``policy.schema.json``), compiled once like the messages'.
+
+    Not a message kind: it checks the TOML policy read as JSON (see streams/policy/load.py).
+    """
+    return fastjsonschema.compile(schema("policy"), handlers={"urn": _resolve})
 
 
 def validator(kind: str) -> Validator:

@@ -1,7 +1,12 @@
 """Alert lifecycle: turn findings into firing/resolved alerts as the watermark passes them.
 
-A finding fires once the watermark reaches its occurred_at and resolves once the watermark reaches
-its end. An alert once fired is never retracted: if late evidence removes its finding, it stays
+A finding fires once the watermark is *past* its occurred_at (strictly: watermark > occurred_at)
+and resolves once the watermark is past its end. Strict, because the watermark is "event time
+minus the allowed lateness": a release dated exactly at the deadline that arrives exactly
+``allowed_lateness`` late must still prevent the alert. The end of a log moves the watermark to
+the end + 1 µs, so everything at or before the end is settled (``Engine.finish``).
+
+An alert once fired is never retracted: if late evidence removes its finding, it stays
 firing until custody ends (then resolves with ``details.superseded``).
 """
 
@@ -108,8 +113,8 @@ def reconcile(
                 current.add(key)
                 state = case.emitted[key]
         if state is None:
-            if finding.at > watermark:
-                due = finding.at if due is None else min(due, finding.at)
+            if finding.at >= watermark:
+                due = finding.at + 1 if due is None else min(due, finding.at + 1)
                 continue
             # A copy: the finding may be reused (the engine keeps a case's findings until the case
             # changes), and its details must not be what a consumer of the alert holds.
@@ -118,8 +123,12 @@ def reconcile(
             case.record_emitted(key, "firing")
             state = "firing"
         if state == "firing" and finding.resolved_at is not None:
-            if finding.resolved_at > watermark:
-                due = finding.resolved_at if due is None else min(due, finding.resolved_at)
+            if finding.resolved_at >= watermark:
+                due = (
+                    min(due, finding.resolved_at + 1)
+                    if due is not None
+                    else finding.resolved_at + 1
+                )
                 continue
             details = _resolved_details(
                 case, finding.rule, finding.details, finding.at, finding.resolved_at, zone_name
@@ -140,8 +149,8 @@ def reconcile(
         if ended is None:
             continue
         ended = max(ended, at)
-        if ended > watermark:
-            due = ended if due is None else min(due, ended)
+        if ended >= watermark:
+            due = ended + 1 if due is None else min(due, ended + 1)
             continue
         gone: dict[str, Any] = {"superseded": True}
         if detainer_id:

@@ -11,6 +11,7 @@ import heapq
 from collections import Counter
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from streams.contract.decode import Rejected
 from streams.contract.events import Event, content_digest
@@ -18,12 +19,31 @@ from streams.engine import rules
 from streams.engine.admission import Admission
 from streams.engine.alerts import Alert, Emit, reconcile
 from streams.engine.case import Case, apply, digest_of
+from streams.engine.event_clock import Frontier, Held, HeldQueue
 from streams.engine.jurisdiction import DetainerFact, fact_of
 from streams.engine.watermark import NEVER, Watermark
 from streams.policy.model import Policy
 
 ACCEPTED = "accepted"
 DUPLICATE = "duplicate"
+HELD = "held"  # waiting for the event clock (``event_clock.py``); settled later via ``on_settled``
+FUTURE = "future"  # a held event given up: the dead letter ``future``
+REFUSED = "refused"  # a held event its case refused at release: a dead letter of that reason
+
+FUTURE_DETAIL = (
+    "occurred_at is more than max_clock_skew ahead of the event time corroborated by "
+    "clock_quorum distinct bookings, and a later line of the log is dated more than that before "
+    "it; replay with --until at or after it to accept it"
+)
+
+# How far apart, at most, the last events of a log may be for the end of the log to follow them
+# when they are not corroborated (one or two bookings' last events, days after everyone else's,
+# as in a small jail's extract); a wild time (a year off, 2199) in the last lines never is.
+TAIL_STEP = 7 * 24 * 3600 * 1_000_000
+
+HeldEvent = Held[tuple[Event, Any]]  # the event and the caller's token (its raw bytes, line, ...)
+#: A held event ended ACCEPTED, FUTURE, or REFUSED (with the admission check's Rejected).
+Settled = Callable[[HeldEvent, str, Rejected | None], None]
 
 
 @dataclass
@@ -36,6 +56,11 @@ class EngineStats:
     alerts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (rule, state)
     evicted: int = 0
     evicted_without_booking: int = 0
+    # The event clock: events held for corroboration, and what became of them.
+    held: int = 0
+    released: int = 0
+    future: int = 0
+    refused_at_release: int = 0  # held, then refused by an admission check when released
     # Bookings accepted with a jurisdiction outside the policy table (they carry a time zone).
     unlisted_jurisdiction: int = 0
     # Stored facts dropped because an anchor that arrived later contradicts them (a release
@@ -54,10 +79,21 @@ class Engine:
         store: MutableMapping[str, Case] | None = None,
         watermark: Watermark | None = None,
         on_fact: Callable[[DetainerFact], None] | None = None,
+        on_settled: Settled | None = None,
     ) -> None:
         self.policy = policy
         self.cases: MutableMapping[str, Case] = {} if store is None else store
         self.watermark = watermark or Watermark(policy.allowed_lateness)
+        # The event clock: the corroborated frontier, and the events waiting for it.
+        self.frontier = Frontier(policy.clock_quorum)
+        self.held: HeldQueue[tuple[Event, Any]] = HeldQueue(policy.max_held_events)
+        # (booking, event id) -> content digest of each held event: a re-send of one is a
+        # duplicate, or ``conflicting_duplicate`` when its content differs.
+        self._held_ids: dict[tuple[str, str], bytes] = {}
+        self._skew = policy.max_clock_skew
+        self._lateness = policy.allowed_lateness
+        self.on_settled = on_settled
+        self.newest_applied = NEVER  # the newest occurred_at applied: where a log ends
         self.stats = EngineStats()
         self._emit_out = emit
         self._timers: list[tuple[int, str]] = []
@@ -71,12 +107,16 @@ class Engine:
 
     # -- input -------------------------------------------------------------------------------
 
-    def process(self, event: Event, observe: bool = True) -> str:
-        """Apply one validated event; ``accepted`` or ``duplicate``, or raises Rejected: "expired",
-        "conflicting_duplicate" (same id, other content), or a check of ``admission.py``.
+    def process(self, event: Event, observe: bool = True, token: Any = None) -> str:
+        """Apply one validated event: ``accepted``, ``duplicate`` or ``held``; or raises Rejected:
+        "expired", "conflicting_duplicate" (same id, other content), or a check of
+        ``admission.py`` (made on arrival, so a refused event moves no clock).
 
-        ``observe=False`` leaves the watermark alone: a Kafka partition's watermark is the minimum
-        over its input topics, moved by its driver with ``advance_to``, never by one event.
+        A duplicate (a known ``event_id``, whatever its time) moves no clock. With ``observe`` the
+        event feeds the event clock first and is held (returns ``held``; ``on_settled`` reports it
+        later with ``token``) unless the corroborated frontier is within ``max_clock_skew`` of it.
+        ``observe=False`` applies it at once and leaves the watermark alone: a Kafka partition's
+        watermark is the minimum over its input topics, moved by its driver with ``advance_to``.
         """
         booking_id = event.booking_id
         case = self.cases.get(booking_id)
@@ -88,7 +128,6 @@ class Engine:
                     "event is older than the watermark minus closed_case_retention and its "
                     "booking is no longer held in memory",
                 )
-            case = Case(booking_id)
         elif event.event_id in case.seen:
             known = digest_of(case, event.event_id)
             if known is not None and known != content_digest(event):
@@ -99,28 +138,156 @@ class Engine:
                 )
             self.stats.duplicates[event.type] += 1
             return DUPLICATE
-        unlisted = self._admission.check(case, event)  # raises Rejected: not applied
+        held_ids = self._held_ids
+        if observe and held_ids:
+            digest = held_ids.get((booking_id, event.event_id))
+            if digest is not None:
+                if digest != content_digest(event):
+                    raise Rejected(
+                        "conflicting_duplicate",
+                        f"event_id {event.event_id[:128]!r} is already waiting for the event "
+                        "clock with other content (type, fields or time); the first one stands",
+                    )
+                self.stats.duplicates[event.type] += 1
+                return DUPLICATE
+        if not observe:
+            self._admit(case, event)  # raises Rejected: not applied
+            self._apply(case, event, mark)
+            return ACCEPTED
         at = event.at
-        if at < mark:
-            self.stats.late[event.type] += 1
-        dropped = apply(case, event, mark)
-        if dropped:
-            self.stats.inconsistent_ignored += dropped
-        if unlisted:
-            self.stats.unlisted_jurisdiction += 1
-        self.stats.accepted[event.type] += 1
-        moved = observe and self.watermark.observe(at)
-        self._reconcile(case)
+        frontier = self.frontier
+        # The admission checks (``admission.py``) judge an event against its case as it is when
+        # the event is applied: at once for an event the clock already corroborates (checked
+        # before it counts for the clock, so a refused event moves none), at release for a held
+        # one (``_release``).
+        corroborated = frontier.value != NEVER and at <= frontier.value + self._skew
+        if corroborated:
+            self._admit(case, event)
+        moved = frontier.observe(booking_id, at)
+        if held_ids:
+            self.held.contradict(at + self._skew)
+        if not corroborated:
+            if frontier.value == NEVER or at > frontier.value + self._skew:
+                self._hold(event, token)
+                return HELD
+            try:  # corroborated by itself: the quorum's last booking
+                self._admit(case, event)
+            except Rejected:
+                if moved:
+                    self._frontier_moved()
+                raise
+        self._apply(case, event, mark)
         if moved:
-            timers = self._timers
-            if timers and timers[0][0] <= self.watermark.value:
-                self._fire_due()
+            self._frontier_moved()
         return ACCEPTED
+
+    def holds(self, event: Event) -> bool:
+        """Whether an event of this id is waiting for the clock (a re-send of it is a duplicate)."""
+        return (event.booking_id, event.event_id) in self._held_ids
 
     def advance_to(self, at: int) -> None:
         """Move the watermark (end of log, ``--until``, a tick, the wall clock) and fire what is due."""
         if self.watermark.advance_to(at):
             self._fire_due()
+
+    def finish(self, until: int | None = None) -> int:
+        """End of a log: settle every held event, then move the watermark past the end.
+
+        Applied, in time order: held events within ``max_clock_skew`` of the reference frontier
+        (the min(k, n)-th highest booking time, so a log of one or two bookings still ends), at
+        or before ``until``, or that no later line contradicts (the sparse last events of a log,
+        see ``event_clock``); the rest end as ``future``. The end is ``until``, else the newest
+        corroborated event, followed through that tail while each step is at most ``TAIL_STEP``
+        (a week): never a wild time.
+        The watermark moves to end + 1 µs, because a finding fires only once the watermark is
+        past its time: everything at or before the end is settled. Returns the end (``NEVER``
+        for an empty log).
+        """
+        reference = self.frontier.reference()
+        limit = NEVER if reference == NEVER else reference + self._skew
+        if until is not None:
+            limit = max(limit, until)
+        self._release(self.held.pop_until(limit))
+        end = until if until is not None else self.newest_applied
+        rest = self.held.drain()
+        tail = [held for held in rest if not held.contradicted]
+        self._release(tail)
+        for held in rest:
+            if held.contradicted:
+                self._give_up(held)
+        if until is None and end != NEVER:
+            for held in tail:  # in time order: the end follows a plausible tail, step by step
+                if held.at > end:
+                    if held.at - end > TAIL_STEP:
+                        break
+                    end = held.at
+        if end != NEVER:
+            self.advance_to(end + 1)
+        return end
+
+    # -- the event clock ---------------------------------------------------------------------
+
+    def _admit(self, case: Case | None, event: Event) -> None:
+        """Raise Rejected for an event its case must not take; count an unlisted jurisdiction."""
+        if self._admission.check(case if case is not None else Case(event.booking_id), event):
+            self.stats.unlisted_jurisdiction += 1
+
+    def _apply(self, case: Case | None, event: Event, mark: int) -> None:
+        if case is None:
+            case = Case(event.booking_id)
+        at = event.at
+        if at < mark:
+            self.stats.late[event.type] += 1
+        if at > self.newest_applied:
+            self.newest_applied = at
+        dropped = apply(case, event, mark)
+        if dropped:
+            self.stats.inconsistent_ignored += dropped
+        self.stats.accepted[event.type] += 1
+        self._reconcile(case)
+
+    def _hold(self, event: Event, token: Any) -> None:
+        self.stats.held += 1
+        self._held_ids[(event.booking_id, event.event_id)] = content_digest(event)
+        dropped = self.held.push(event.at, (event, token))
+        if dropped is not None:
+            self._give_up(dropped)
+
+    def _give_up(self, held: HeldEvent) -> None:
+        event = held.item[0]
+        self._held_ids.pop((event.booking_id, event.event_id), None)
+        self.stats.future += 1
+        if self.on_settled is not None:
+            self.on_settled(held, FUTURE, None)
+
+    def _release(self, released: list[HeldEvent]) -> None:
+        """Apply released events in order, at the current watermark (before it moves)."""
+        for held in released:
+            event = held.item[0]
+            self._held_ids.pop((event.booking_id, event.event_id), None)
+            mark = held.mark = self.watermark.value
+            case = self.cases.get(event.booking_id)
+            try:
+                self._admit(case, event)
+            except Rejected as rejected:
+                self.stats.refused_at_release += 1
+                if self.on_settled is not None:
+                    self.on_settled(held, REFUSED, rejected)
+                continue
+            self._apply(case, event, mark)
+            self.stats.released += 1
+            if self.on_settled is not None:
+                self.on_settled(held, ACCEPTED, None)
+
+    def _frontier_moved(self) -> None:
+        """The frontier rose: release what it now corroborates, then move the watermark."""
+        frontier = self.frontier.value
+        if self.held:
+            self._release(self.held.pop_until(frontier + self._skew))
+        if self.watermark.advance_to(frontier - self._lateness):
+            timers = self._timers
+            if timers and timers[0][0] <= self.watermark.value:
+                self._fire_due()
 
     # -- bookkeeping -------------------------------------------------------------------------
 

@@ -77,6 +77,18 @@ class WorkerMetrics:
         self.alerts = Counter(
             "holdwatch_alerts", "Alerts emitted", ["rule", "severity", "state"], registry=registry
         )
+        # The event clock (engine/event_clock.py): events held for corroboration, and what became
+        # of them (released and applied, or given up as the dead letter ``future``; in live mode
+        # an event ahead of the wall clock is ``future`` at once).
+        self.event_clock = Counter(
+            "holdwatch_event_clock_events",
+            "Events held by the event clock until corroborated, released, or dead-lettered future",
+            ["outcome"],
+            registry=registry,
+        )
+        for outcome in ("held", "released", "future"):
+            self.event_clock.labels(outcome)
+
         self.unlisted_jurisdiction = Counter(
             "holdwatch_bookings_unlisted_jurisdiction",
             "Bookings accepted with a jurisdiction outside the policy table (they carry their "
@@ -188,7 +200,10 @@ class WorkerMetrics:
         self.events.labels(outcome.event_type, outcome.result).inc()
         if outcome.result == "dead_letter":
             assert outcome.dead_letter is not None
-            self.dead_letters.labels(outcome.dead_letter["reason"]).inc()
+            reason = outcome.dead_letter["reason"]
+            self.dead_letters.labels(reason).inc()
+            if reason == "future":
+                self.event_clock.labels("future").inc()
             return
         if outcome.late:
             self.late.labels(outcome.event_type).inc()
@@ -288,6 +303,9 @@ class ReplayPublisher:
         for reason, n in replay.summary.dead_letters.items():
             self._add(m.dead_letters, (reason,), n)
         self._add(m.events, ("unknown", "dead_letter"), replay.summary.dead_letter_total)
+        self._add(m.event_clock, ("held",), stats.held)
+        self._add(m.event_clock, ("released",), stats.released)
+        self._add(m.event_clock, ("future",), stats.future)
         for (rule, state), n in (stats.alerts + replay.monitor_alerts).items():
             info = self.metrics.policy.rules.get(rule)
             self._add(m.alerts, (rule, info.severity if info else "warning", state), n)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import tomllib
 import zoneinfo
-from datetime import date, datetime
+from collections.abc import Set as AbstractSet
+from datetime import date, datetime, time
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 import holidays
 
+from streams.contract.schemas import policy_validator
 from streams.policy.durations import parse_duration
 from streams.policy.model import (
     OPTIONAL_RULES,
@@ -46,6 +49,10 @@ DEFAULT_RULE_INFO = {
 }
 
 
+#: A policy is a few KiB (a table of every US county would be well under a MiB).
+MAX_POLICY_BYTES = 16 << 20
+
+
 class PolicyError(ValueError):
     """The policy file cannot be used."""
 
@@ -60,17 +67,41 @@ def load_policy(path: str | Path | None = None) -> Policy:
         return parse_policy(default_policy_text(), source="<default>")
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        with file.open("rb") as stream:
+            data = stream.read(MAX_POLICY_BYTES + 1)  # /dev/zero or a log given by mistake
     except OSError as exc:
         raise PolicyError(f"cannot read policy file {file}: {exc.strerror}") from None
+    if len(data) > MAX_POLICY_BYTES:
+        raise PolicyError(
+            f"{file}: larger than {MAX_POLICY_BYTES >> 20} MiB: not a policy file (the shipped "
+            "default is 10 KiB)"
+        )
+    try:
+        # TOML is UTF-8; a byte-order mark (some Windows editors write one) is tolerated.
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(
+            f"{file}: not UTF-8 text (byte {exc.start} is {data[exc.start]:#04x}): "
+            "save the policy file as UTF-8"
+        ) from None
     return parse_policy(text, source=str(file))
 
 
 def parse_policy(text: str, source: str = "<string>") -> Policy:
+    """Check ``text`` completely (TOML, then the schema, then what a schema cannot state).
+
+    Everything is checked here, before any event is read: a policy that loads never fails
+    later (a holiday calendar that cannot be built, a limit that overflows a date), and a bad
+    one is one line naming the setting.
+    """
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{source}: not valid TOML: {exc}") from None
+    try:
+        policy_validator()(_as_json(raw))
+    except fastjsonschema.JsonSchemaValueException as exc:
+        raise PolicyError(f"{source}: {schema_message(exc)}") from None
     try:
         return _build(raw, source)
     except (KeyError, TypeError, ValueError) as exc:
@@ -78,6 +109,51 @@ def parse_policy(text: str, source: str = "<string>") -> Policy:
         if isinstance(exc, KeyError):
             message = f"missing setting {message}"
         raise PolicyError(f"{source}: {message}") from None
+
+
+def _as_json(value: Any) -> Any:
+    """The TOML document as the schema sees it: dates and times as ISO 8601 strings."""
+    if isinstance(value, dict):
+        return {key: _as_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_json(item) for item in value]
+    if isinstance(value, date | time):  # datetime is a date
+        return value.isoformat()
+    return value
+
+
+def schema_message(exc: fastjsonschema.JsonSchemaValueException) -> str:
+    """One line naming the setting, in the words of the schema's ``errorMessage`` if it has one."""
+    where = (exc.name or "data").removeprefix("data").lstrip(".")
+    definition: dict[str, Any] = exc.definition if isinstance(exc.definition, dict) else {}
+    value = exc.value
+    if exc.rule in ("additionalProperties", "required") and isinstance(value, dict):
+        # A misspelt key is both unknown and missing: say both, the unknown one first.
+        unknown = []
+        if "properties" in definition:
+            unknown = sorted(set(value) - set(definition["properties"]))
+        missing = [key for key in definition.get("required", ()) if key not in value]
+        table = f"[{where}]" if where else "top level"
+        if unknown:
+            also = f" (missing: {', '.join(missing)})" if missing else ""
+            return f"unknown setting(s) {', '.join(unknown)} in {table}{also}"
+        return f"missing setting {'.'.join(filter(None, (where, *missing[:1])))}"
+    if exc.rule == "enum":
+        known = ", ".join(str(option) for option in definition.get("enum", ()))
+        if where.endswith("]"):  # an item of a list: name the list
+            return f"{where.rsplit('[', 1)[0]}: unknown value(s) {value} (known: {known})"
+        return f"{where} must be one of {known}, got {_show(value)}"
+    if "errorMessage" in definition:
+        return f"{where} {definition['errorMessage']}, got {_show(value)}"
+    return str(exc.message).replace("data.", "", 1).replace("data ", "the policy ", 1)
+
+
+def _show(value: Any) -> str:
+    """A value as it was written in TOML (true, not True), cut short."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 #: [engine] keys bounding the event clock and the per-case state (Policy's fields of those names).
@@ -91,10 +167,11 @@ ENGINE_LIMITS = (
 )
 
 
-def _build(raw: dict[str, Any], source: str) -> Policy:
-    _only(
-        raw,
-        "top level",
+#: The keys of every table the loader reads, by table (``*``: any name). The schema states the
+#: same (tests/unit/policy/test_policy_schema.py keeps them equal); ``_only`` is the loader's own
+#: guard, so a key the schema allows but the loader ignores cannot slip through unnoticed.
+KEYS: dict[str, frozenset[str]] = {
+    "": frozenset(
         {
             "engine",
             "calendar",
@@ -104,34 +181,71 @@ def _build(raw: dict[str, Any], source: str) -> Policy:
             "rules",
             "jurisdictions",
             "jurisdiction_monitor",
-        },
-    )
+        }
+    ),
+    "engine": frozenset(
+        {"allowed_lateness", "closed_case_retention", "default_timezone", *ENGINE_LIMITS}
+    ),
+    "calendar": frozenset({"country", "subdivision"}),
+    "hold_limit": frozenset({"forms", "approaching_warning"}),
+    "hold_limit.forms.*": frozenset({"hours", "counting"}),
+    "copy_service": frozenset({"deadline"}),
+    "non_priority": frozenset({"conviction_levels", "charge_categories"}),
+    "rules.*": frozenset({"severity", "basis"}),
+    "jurisdiction_monitor": frozenset(
+        {"window", "baseline", "margin", "min_detainers", "low_priority_levels"}
+    ),
+    "jurisdictions.*": frozenset({"timezone", "state", "disabled_rules", "local_policy"}),
+    "jurisdictions.*.local_policy": frozenset(
+        {
+            "name",
+            "adopted",
+            "effective_from",
+            "illustration",
+            "summary",
+            "decline_all",
+            "honor_when",
+            "max_hold",
+            "grace",
+        }
+    ),
+    "jurisdictions.*.local_policy.honor_when[]": frozenset(
+        {"conviction_levels", "charge_severities", "charge_categories"}
+    ),
+}
+#: Upper bounds of the whole-number settings (the schema states the same; a test compares).
+MAX_HOURS = 8760
+
+
+def _whole(value: Any, where: str, low: int, high: int) -> int:
+    """A TOML integer in [low, high]: never a boolean (``true`` is not 1) or a float (48.9)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{where} must be a whole number from {low} to {high}, got {_show(value)}")
+    return value
+
+
+def _build(raw: dict[str, Any], source: str) -> Policy:
+    _only(raw, "top level", KEYS[""])
     engine = _table(raw, "engine")
-    _only(
-        engine,
-        "[engine]",
-        {"allowed_lateness", "closed_case_retention", "default_timezone", *ENGINE_LIMITS},
-    )
+    _only(engine, "[engine]", KEYS["engine"])
     calendar_raw = raw.get("calendar", {})
-    _only(calendar_raw, "[calendar]", {"country", "subdivision"})
+    _only(calendar_raw, "[calendar]", KEYS["calendar"])
     calendar = Calendar(
         str(calendar_raw.get("country", "US")), str(calendar_raw.get("subdivision", ""))
     )
     _check_calendar(calendar)
 
     hold = _table(raw, "hold_limit")
-    _only(hold, "[hold_limit]", {"forms", "approaching_warning"})
+    _only(hold, "[hold_limit]", KEYS["hold_limit"])
     forms: dict[str, HoldLimit] = {}
     for name, spec in _table(hold, "forms").items():
         if name not in FORMS:
             raise ValueError(f"unknown detainer form {name!r} (known: {', '.join(FORMS)})")
-        _only(spec, f"[hold_limit.forms.{name!r}]", {"hours", "counting"})
+        _only(spec, f"[hold_limit.forms.{name!r}]", KEYS["hold_limit.forms.*"])
         counting = spec.get("counting", "elapsed")
         if counting not in ("business", "elapsed"):
             raise ValueError(f"form {name}: counting must be 'business' or 'elapsed'")
-        hours = int(spec["hours"])
-        if hours <= 0:
-            raise ValueError(f"form {name}: hours must be positive")
+        hours = _whole(spec["hours"], f"form {name}: hours", 1, MAX_HOURS)
         forms[name] = HoldLimit(hours, counting)
     missing = set(FORMS) - forms.keys()
     if missing:
@@ -141,7 +255,7 @@ def _build(raw: dict[str, Any], source: str) -> Policy:
     for name, spec in _table(raw, "rules").items():
         if name not in RULES:
             raise ValueError(f"unknown rule {name!r} in [rules]")
-        _only(spec, f"[rules.{name}]", {"severity", "basis"})
+        _only(spec, f"[rules.{name}]", KEYS["rules.*"])
         if spec["severity"] not in ("critical", "warning"):
             raise ValueError(f"rule {name}: severity must be critical or warning")
         rules[name] = RuleInfo(spec["severity"], str(spec["basis"]))
@@ -152,7 +266,7 @@ def _build(raw: dict[str, Any], source: str) -> Policy:
         raise ValueError(f"[rules] lacks {', '.join(sorted(missing))}")
 
     non_priority = _table(raw, "non_priority")
-    _only(non_priority, "[non_priority]", {"conviction_levels", "charge_categories"})
+    _only(non_priority, "[non_priority]", KEYS["non_priority"])
     levels = frozenset(non_priority["conviction_levels"])
     categories = frozenset(non_priority["charge_categories"])
     if not levels <= LEVELS or not categories <= CATEGORIES:
@@ -160,11 +274,7 @@ def _build(raw: dict[str, Any], source: str) -> Policy:
 
     jurisdictions: dict[str, Jurisdiction] = {}
     for name, spec in raw.get("jurisdictions", {}).items():
-        _only(
-            spec,
-            f"[jurisdictions.{name!r}]",
-            {"timezone", "state", "disabled_rules", "local_policy"},
-        )
+        _only(spec, f"[jurisdictions.{name!r}]", KEYS["jurisdictions.*"])
         _check_zone(spec["timezone"], f"jurisdiction {name}")
         disabled = frozenset(spec.get("disabled_rules", ()))
         unknown_rules = disabled - set(RULES)
@@ -177,10 +287,11 @@ def _build(raw: dict[str, Any], source: str) -> Policy:
             overlay = _local_policy(spec["local_policy"], name, spec["timezone"])
         jurisdictions[name] = Jurisdiction(spec["timezone"], str(spec["state"]), disabled, overlay)
 
+    _check_holidays(calendar, jurisdictions)
     default_zone = str(engine.get("default_timezone", "America/New_York"))
     _check_zone(default_zone, "engine.default_timezone")
     copy = _table(raw, "copy_service")
-    _only(copy, "[copy_service]", {"deadline"})
+    _only(copy, "[copy_service]", KEYS["copy_service"])
     return Policy(
         allowed_lateness=parse_duration(engine.get("allowed_lateness", "10m")),
         closed_case_retention=parse_duration(engine.get("closed_case_retention", "7d")),
@@ -194,12 +305,20 @@ def _build(raw: dict[str, Any], source: str) -> Policy:
         jurisdictions=jurisdictions,
         source=source,
         monitor=_monitor(raw.get("jurisdiction_monitor", {})),
-        clock_quorum=int(engine.get("clock_quorum", 3)),
+        clock_quorum=_whole(engine.get("clock_quorum", 3), "engine.clock_quorum", 1, 1000),
         max_clock_skew=parse_duration(engine.get("max_clock_skew", "1h")),
-        max_held_events=int(engine.get("max_held_events", 100_000)),
-        max_events_per_case=int(engine.get("max_events_per_case", 256)),
-        max_hits_per_case=int(engine.get("max_hits_per_case", 32)),
-        max_detainers_per_case=int(engine.get("max_detainers_per_case", 16)),
+        max_held_events=_whole(
+            engine.get("max_held_events", 100_000), "engine.max_held_events", 0, 10_000_000
+        ),
+        max_events_per_case=_whole(
+            engine.get("max_events_per_case", 256), "engine.max_events_per_case", 1, 1_000_000
+        ),
+        max_hits_per_case=_whole(
+            engine.get("max_hits_per_case", 32), "engine.max_hits_per_case", 1, 100_000
+        ),
+        max_detainers_per_case=_whole(
+            engine.get("max_detainers_per_case", 16), "engine.max_detainers_per_case", 1, 10_000
+        ),
     )
 
 
@@ -207,7 +326,7 @@ def _monitor(raw: Any) -> ShareMonitorSettings:
     if not isinstance(raw, dict):
         raise TypeError("jurisdiction_monitor must be a table")
     where = "[jurisdiction_monitor]"
-    _only(raw, where, {"window", "baseline", "margin", "min_detainers", "low_priority_levels"})
+    _only(raw, where, KEYS["jurisdiction_monitor"])
     defaults = ShareMonitorSettings()
     window = parse_duration(raw.get("window", "90d"))
     if window <= 0 or window % DAY:
@@ -252,21 +371,7 @@ def _local_policy(raw: Any, jurisdiction: str, zone_name: str) -> LocalPolicy:
     where = f"[jurisdictions.{jurisdiction!r}.local_policy]"
     if not isinstance(raw, dict):
         raise TypeError(f"{where} must be a table")
-    _only(
-        raw,
-        where,
-        {
-            "name",
-            "adopted",
-            "effective_from",
-            "illustration",
-            "summary",
-            "decline_all",
-            "honor_when",
-            "max_hold",
-            "grace",
-        },
-    )
+    _only(raw, where, KEYS["jurisdictions.*.local_policy"])
     if not isinstance(raw.get("name"), str) or not raw["name"].strip():
         raise ValueError(f"{where} needs a name (the policy's title)")
     effective = None
@@ -283,7 +388,7 @@ def _local_policy(raw: Any, jurisdiction: str, zone_name: str) -> LocalPolicy:
         raise ValueError(f"{where} honor_when must be an array of tables ([[...honor_when]])")
     for number, clause in enumerate(honor, 1):
         at = f"{where} honor_when #{number}"
-        _only(clause, at, {"conviction_levels", "charge_severities", "charge_categories"})
+        _only(clause, at, KEYS["jurisdictions.*.local_policy.honor_when[]"])
         if not clause:
             raise ValueError(
                 f"{at} is empty: give conviction_levels and/or charge_severities/charge_categories"
@@ -343,7 +448,7 @@ def _table(raw: dict[str, Any], name: str) -> dict[str, Any]:
     return value
 
 
-def _only(table: dict[str, Any], where: str, allowed: set[str]) -> None:
+def _only(table: dict[str, Any], where: str, allowed: AbstractSet[str]) -> None:
     unknown = set(table) - allowed
     if unknown:
         raise ValueError(f"unknown setting(s) {', '.join(sorted(unknown))} in {where}")
@@ -365,3 +470,29 @@ def _check_calendar(calendar: Calendar) -> None:
             raise ValueError(
                 f"calendar.subdivision {calendar.subdivision!r} unknown for {calendar.country}"
             )
+
+
+def _check_holidays(calendar: Calendar, jurisdictions: dict[str, Jurisdiction]) -> None:
+    """Build every holiday calendar the engine can ask for, now rather than mid-run.
+
+    With ``subdivision = "jurisdiction"`` each jurisdiction's ``state`` picks its calendar; a
+    state the holidays package does not know used to load and then stop the engine at the
+    first business-hours deadline in that jurisdiction.
+    """
+    wanted = {calendar.subdivision: "calendar.subdivision"}
+    if calendar.subdivision == "jurisdiction":
+        wanted = {
+            entry.state: f"jurisdiction {name}: state" for name, entry in jurisdictions.items()
+        }
+    for subdivision, where in wanted.items():
+        try:
+            built = holidays.country_holidays(
+                calendar.country, subdiv=subdivision or None, observed=True
+            )
+            _ = date(2011, 1, 1) in built  # the first lookup builds the year's dates
+        except (NotImplementedError, KeyError, ValueError):
+            known = ", ".join(holidays.list_supported_countries().get(calendar.country, ()))
+            raise ValueError(
+                f"{where} {subdivision!r} is not a {calendar.country} holidays subdivision "
+                f"(known: {known})"
+            ) from None

@@ -2,7 +2,9 @@
 
 Feeding the log in one piece or many gives the same alerts: the engine only ever sees events
 one at a time, and the end of the log (``finish``) is the only place the watermark is moved by
-anything but event times.
+anything but event times. An event the event clock holds (``engine/event_clock.py``) is counted
+when it settles: accepted once released, or the dead letter ``future`` with its original bytes
+and line number.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from streams.contract.dead_letters import dead_letter
 from streams.contract.decode import Decoder, Rejected
 from streams.engine.alerts import Emit
 from streams.engine.jurisdiction import Evaluated, ShareMonitor
-from streams.engine.processor import DUPLICATE, Engine
+from streams.engine.processor import (
+    ACCEPTED,
+    DUPLICATE,
+    FUTURE_DETAIL,
+    HELD,
+    Engine,
+    HeldEvent,
+)
 from streams.policy.model import Policy
 from streams.replay.summary import ReplaySummary
 
@@ -38,7 +47,9 @@ class InProcessReplay:
         # The jurisdiction monitor gets the engine's detainer facts as they are reported and its
         # watermark after every event: facts first, then the midnights the watermark reached.
         self.monitor = ShareMonitor(policy, on_evaluate)
-        self.engine = Engine(policy, on_alert, on_fact=self.monitor.accept)
+        self.engine = Engine(
+            policy, on_alert, on_fact=self.monitor.accept, on_settled=self._settled
+        )
         self.on_alert = on_alert
         self.decoder = decoder or Decoder()
         self.on_dead_letter = on_dead_letter
@@ -50,6 +61,21 @@ class InProcessReplay:
         for alert in self.monitor.advance_to(watermark):
             self.monitor_alerts[(alert["rule"], alert["state"])] += 1
             self.on_alert(alert)
+
+    def _settled(self, held: HeldEvent, outcome: str, rejected: Rejected | None) -> None:
+        """A held event ended: applied once corroborated, given up as ``future``, or refused by
+        its case when released (a dead letter of that reason)."""
+        summary = self.summary
+        if outcome == ACCEPTED:
+            summary.accepted += 1
+            summary.released += 1
+            return
+        _, (line, line_number) = held.item
+        reason, detail = (
+            ("future", FUTURE_DETAIL) if rejected is None else (rejected.reason, rejected.detail)
+        )
+        summary.dead_letters[reason] += 1
+        self.on_dead_letter(dead_letter(line, reason, detail, line=line_number))
 
     def feed(self, lines: Iterable[bytes]) -> None:
         """Process the next lines of the log (any chunking)."""
@@ -68,8 +94,11 @@ class InProcessReplay:
                     continue
                 summary.events_read += 1
                 try:
-                    if process(decode(line)) == DUPLICATE:
+                    result = process(decode(line), token=(line, line_number))
+                    if result == DUPLICATE:
                         summary.duplicates += 1
+                    elif result == HELD:
+                        summary.held += 1
                     else:
                         summary.accepted += 1
                     if watermark.value > monitor.watermark:
@@ -84,10 +113,10 @@ class InProcessReplay:
             self.line_number = line_number
 
     def finish(self, until: int | None = None) -> ReplaySummary:
-        """End of log: move the watermark to ``until`` (default: the last event time)."""
+        """End of log: settle held events, move the watermark past ``until`` (default: the newest
+        applied event, see ``Engine.finish``)."""
         engine = self.engine
-        end = until if until is not None else engine.watermark.max_event_at
-        engine.advance_to(end)
+        engine.finish(until)
         self._advance_monitor(engine.watermark.value)
         summary = self.summary
         summary.late = sum(engine.stats.late.values())

@@ -5,11 +5,22 @@ from __future__ import annotations
 import gzip
 import io
 import sys
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 GZIP_MAGIC = b"\x1f\x8b"
+#: A UTF-8 byte-order mark, written by some Windows tools at the start of a text file. It is not
+#: part of the first event: left in, it made that line invalid JSON (and lost its booking).
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+class SourceError(Exception):
+    """The log cannot be read to its end (a truncated or corrupt gzip, an I/O error): one line.
+
+    Raised by :meth:`LogSource.lines` after the lines before the damage were yielded, so a caller
+    can report what was read before it stops."""
 
 
 class LogSource:
@@ -41,7 +52,21 @@ class LogSource:
             return 0
 
     def lines(self) -> Iterator[bytes]:
-        return iter(self._stream)
+        """The lines as bytes, a leading UTF-8 BOM removed; damage ends them with SourceError."""
+        lines = iter(self._stream)
+        try:
+            first = next(lines, None)
+            if first is None:
+                return
+            yield first.removeprefix(UTF8_BOM)
+            yield from lines
+        except EOFError:
+            raise SourceError(
+                f"{self.path}: the gzip data ends early (a truncated file?)"
+            ) from None
+        except (OSError, zlib.error) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise SourceError(f"{self.path}: cannot read on: {reason}") from None
 
     def close(self) -> None:
         if self._raw is not sys.stdin.buffer:

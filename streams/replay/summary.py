@@ -18,6 +18,10 @@ class ReplaySummary:
     duplicates: int = 0
     dead_letters: Counter[str] = field(default_factory=Counter)
     late: int = 0
+    # The event clock: events held for corroboration (ever), and of those the released ones;
+    # the others are the dead letters ``future``.
+    held: int = 0
+    released: int = 0
     alerts: Counter[tuple[str, str]] = field(default_factory=Counter)
     open_cases: int = 0
     cases_without_booking: int = 0
@@ -46,6 +50,9 @@ class ReplaySummary:
             "duplicates": self.duplicates,
             "dead_letters": dict(sorted(self.dead_letters.items())),
             "late": self.late,
+            "held": self.held,
+            "released": self.released,
+            "future": self.dead_letters["future"],
             "alerts": {f"{rule}/{state}": n for (rule, state), n in sorted(self.alerts.items())},
             "open_cases": self.open_cases,
             "cases_without_booking": self.cases_without_booking,
@@ -69,6 +76,10 @@ class ReplaySummary:
         for reason, n in sorted(self.dead_letters.items()):
             row(f"  {reason}", n)
         row("late (applied)", self.late)
+        if self.held:
+            row("held for the event clock", self.held)
+            row("  released (applied)", self.released)
+            row("  future (dead letters)", self.dead_letters["future"])
         if self.unlisted_jurisdiction:
             row("unlisted jurisdiction (own tz)", self.unlisted_jurisdiction)
         if self.inconsistent_ignored:

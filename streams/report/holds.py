@@ -30,6 +30,7 @@ from streams.contract.timestamps import HOUR
 from streams.engine import calendar
 from streams.engine.alerts import Alert, alert_id
 from streams.engine.case import Case, Detainer, apply
+from streams.engine.watermark import NEVER
 from streams.policy.model import HoldLimit, Policy
 from streams.replay.runner import DeadLetterSink, InProcessReplay
 from streams.replay.summary import ReplaySummary
@@ -341,7 +342,10 @@ class ReportBuilder:
         for run in self._what_if.values():
             if run is not self._main:
                 run.replay.finish(until)
-        as_of = summary.watermark
+        # The watermark is past everything settled (a finding fires once it is strictly past its
+        # time, and the end of a log moves it to the end + 1 µs): the report is as of the instant
+        # before it.
+        as_of = summary.watermark if summary.watermark == NEVER else summary.watermark - 1
         rows: list[HoldRow] = []
         mismatches: list[str] = []
         for booking_id in sorted(self._cases):

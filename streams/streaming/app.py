@@ -230,6 +230,7 @@ class Worker:
                 store,
                 self.decoder,
                 self.type_of_topic,
+                wall_clock=self.config.wall_clock if self.live else None,
                 control=self.control,
             )
             driver.engine.rebuild_timers()

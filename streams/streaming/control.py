@@ -38,7 +38,7 @@ ENV_KEY = "HOLDWATCH_CONTROL_KEY"
 ENV_KEY_FILE = "HOLDWATCH_CONTROL_KEY_FILE"
 SIGNATURE = "hw-sig"
 #: Every header that moves time or closes a run, in the order they are signed.
-CONTROL = (hdr.BARRIER, hdr.TICK, hdr.WATERMARK)
+CONTROL = (hdr.BARRIER, hdr.SEQUENCE, hdr.TICK, hdr.WATERMARK)
 #: Public, so never a secret (and distinct from the pseudonym development key).
 DEV_KEY = b"holdwatch-development-control-key-not-secret"
 _DOMAIN = b"hw-ctl-1"

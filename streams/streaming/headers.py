@@ -6,6 +6,10 @@ topic-partition they are. So event time is carried *inside* each input topic-par
 * ``hw-wm`` on an event: the producer's watermark just before this event (replay mode). The
   worker applies the event exactly when every input topic of its partition has moved past it,
   which reproduces the in-process replay's order of "apply event" and "fire deadline".
+* ``hw-seq`` with ``hw-wm``: the producer's sequence number of the event. Events stamped with the
+  same watermark are applied in this order (the producer engine's order of application), not in
+  the order their topics happen to interleave: whether a late detainer fires before or after its
+  booking is applied decides the alert's jurisdiction, whether an old event is ``expired``.
 * ``hw-tick`` on an empty message: nothing earlier than this time will follow in this
   topic-partition (sent by the replay producer, and by workers from the wall clock in live mode).
 * ``hw-barrier`` with a tick: a run id; once all four topics of a partition delivered it, the
@@ -18,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 WATERMARK = "hw-wm"
+SEQUENCE = "hw-seq"
 TICK = "hw-tick"
 BARRIER = "hw-barrier"
 

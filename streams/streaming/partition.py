@@ -5,10 +5,13 @@ same partition count). The partition's watermark is the minimum over those topic
 each has delivered (Flink's rule), so a deadline never fires while a topic that might still hold
 a release for it lags behind.
 
-Replay-mode events carry the producer's watermark (``hw-wm``); they are held until every topic
-has moved strictly past it and then applied in watermark order, each after the engine has been
-advanced to its watermark: the same order of "apply" and "fire" as the in-process replay, so the
-same alerts, however the topics interleave. Live events carry no header and are applied at once.
+Replay-mode events carry the producer's watermark (``hw-wm``) and sequence (``hw-seq``); they are
+held until every topic has moved strictly past it and then applied in (watermark, sequence)
+order, each after the engine has been advanced to its watermark: the same order of "apply" and "fire" as the in-process replay, so the
+same alerts, however the topics interleave. Live events carry no header and are applied at once;
+with a wall clock (live mode) one dated more than ``max_clock_skew`` ahead of it is the dead
+letter ``future``, and the floor a live event raises is min(its time, now) − lateness, so no
+event time the wall clock has not reached can move the watermark.
 
 Every control header (tick, barrier, event watermark) must carry a valid ``hw-sig`` for its
 topic-partition (``control``); a message whose control headers are not authentic is the dead
@@ -30,6 +33,7 @@ from streams.contract.decode import Decoder, Rejected
 from streams.contract.events import Event
 from streams.engine.alerts import Emit
 from streams.engine.case import Case
+from streams.engine.clock import Clock
 from streams.engine.jurisdiction import DetainerFact
 from streams.engine.processor import Engine
 from streams.engine.watermark import NEVER
@@ -81,6 +85,7 @@ class PartitionDriver:
         type_of_topic: dict[str, str] | None = None,
         on_fact: Callable[[DetainerFact], None] | None = None,
         on_watermark: Callable[[int], None] | None = None,
+        wall_clock: Clock | None = None,
         control: ctl.ControlKey | None = None,
     ) -> None:
         self.partition = partition
@@ -92,6 +97,7 @@ class PartitionDriver:
         # Called with the engine's watermark after every move, once the facts it reported are out
         # (the jurisdiction repartition forwards both, in this order).
         self.on_watermark = on_watermark
+        self.wall_clock = wall_clock  # live mode: header-less events are checked against it
         self.decoder = decoder or Decoder()
         self.floors: dict[str, int] = dict.fromkeys(topics, NEVER)
         self.type_of_topic = type_of_topic or {}
@@ -167,14 +173,46 @@ class PartitionDriver:
         validated = perf_counter()
         stamped = hdr.time_header(headers, hdr.WATERMARK)
         if stamped is None:  # live: apply now; this topic has delivered up to at - lateness
+            floor = event.at
+            if self.wall_clock is not None:
+                now = self.wall_clock.now()
+                if event.at > now + self.policy.max_clock_skew:
+                    record = dead_letter(
+                        raw,
+                        "future",
+                        "occurred_at is more than max_clock_skew ahead of the wall clock",
+                        **where,
+                    )
+                    settled.append(
+                        Outcome(
+                            token,
+                            event.type,
+                            "dead_letter",
+                            dead_letter=record,
+                            received=received,
+                            validated=validated,
+                        )
+                    )
+                    return settled, completed
+                floor = min(floor, now)
             settled.append(self._apply(event, raw, where, token, received, validated))
-            self._raise_floor(topic, event.at - self.policy.allowed_lateness)
+            self._raise_floor(topic, floor - self.policy.allowed_lateness)
         else:
             self._raise_floor(topic, stamped)
             self._seq += 1
-            heapq.heappush(
-                self._held, _Held(stamped, self._seq, event, raw, where, token, received, validated)
+            # Equal watermarks: the producer's order (``hw-seq``), else the order of arrival.
+            order = hdr.time_header(headers, hdr.SEQUENCE)
+            held = _Held(
+                stamped,
+                self._seq if order is None else order,
+                event,
+                raw,
+                where,
+                token,
+                received,
+                validated,
             )
+            heapq.heappush(self._held, held)
         self._release(settled)
         return settled, completed
 

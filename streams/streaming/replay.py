@@ -1,9 +1,12 @@
 """``holdwatch replay --kafka``: produce a recorded log to the input topics, read the alerts back.
 
 Protocol (see ``headers``): a start barrier proves every partition has a live worker before any
-event is sent; each event carries the producer's watermark; periodic ticks move idle partitions;
-a final tick with an end barrier moves event time to ``--until`` and marks, in each alerts and
-dead-letters partition, the point after which no alert of this run can follow.
+event is sent; each event carries the producer's watermark and is sent in the order the
+producer's engine applied it (``stamp``: an event the event clock holds is sent when released, one
+that ends as ``future`` is a producer-side dead letter); periodic ticks move idle partitions;
+a final tick with an end barrier moves event time past the end (``--until``, or the newest applied
+event) and marks, in each alerts and dead-letters partition, the point after which no alert of
+this run can follow.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from streams.kafka.settings import KafkaSettings
 from streams.policy.model import Policy
 from streams.streaming import control as ctl
 from streams.streaming import headers as hdr
-from streams.streaming.stamp import Stamper
+from streams.streaming.stamp import EVENT_TYPES, Stamped, Stamper
 from streams.streaming.store import partition_of
 
 TICK_EVERY_EVENTS = 1000
@@ -70,6 +73,11 @@ class KafkaReplaySummary:
     duplicate_alerts: int = 0
     forged_output: int = 0  # output records ignored: unsigned barriers, not JSON
     seconds: float = 0.0
+    # The producer's event clock: events held for corroboration, released, re-sends of held
+    # events (duplicates, not sent); the others held are the dead letters ``future``.
+    held: int = 0
+    released: int = 0
+    duplicates_of_held: int = 0
 
     def render(self) -> str:
         lines = ["holdwatch replay --kafka summary"]
@@ -79,6 +87,12 @@ class KafkaReplaySummary:
         lines.append(f"  {'dead letters':<28} {sum(self.dead_letters.values())}")
         for reason, n in sorted(self.dead_letters.items()):
             lines.append(f"    {reason:<26} {n}")
+        if self.held:
+            lines.append(f"  {'held for the event clock':<28} {self.held}")
+            lines.append(f"    {'released (sent)':<26} {self.released}")
+            lines.append(f"    {'future (dead letters)':<26} {self.dead_letters['future']}")
+        if self.duplicates_of_held:
+            lines.append(f"  {'re-sends of held (not sent)':<28} {self.duplicates_of_held}")
         lines.append(f"  {'re-delivered alerts dropped':<28} {self.duplicate_alerts}")
         if self.forged_output:
             lines.append(f"  {'forged output records ignored':<28} {self.forged_output}")
@@ -216,6 +230,7 @@ class KafkaReplay:
             settings,
         )
         self.stamper = Stamper(policy)
+        self._topic_of = {kind: self.names.for_type(kind) for kind in EVENT_TYPES}
         self.summary = KafkaReplaySummary()
 
     def _ticks(self, at: int, barrier: str | None = None) -> None:
@@ -256,11 +271,11 @@ class KafkaReplay:
         try:
             self._start_barrier(reader, start_timeout)
             self._produce(lines, dead, progress)
-            stamper = self.stamper
-            end = max(
-                until if until is not None else stamper.watermark.max_event_at,
-                stamper.watermark.value,
-            )
+            released, end = self.stamper.finish(until)
+            self._send(released, dead)
+            stats = self.stamper.engine.stats
+            summary.held, summary.released = stats.held, stats.released
+            summary.duplicates_of_held = self.stamper.duplicates_of_held
             self._ticks(end, f"end:{self.run_id}")
             self.producer.flush()
             while reader.is_alive():
@@ -300,17 +315,39 @@ class KafkaReplay:
                 )
             time.sleep(0.05)
 
+    def _send(self, stamped: list[Stamped], dead: AlertCallback) -> None:
+        send = self.producer.send
+        produced = self.summary.produced
+        topic_of = self._topic_of
+        partitions = self.settings.partitions
+        sign = self.control.sign
+        for item in stamped:
+            if item.event_type is None:
+                assert item.dead_letter is not None
+                dead(item.dead_letter)
+                continue
+            topic = topic_of[item.event_type]
+            stamp = item.headers()
+            if not stamp or item.key is None:
+                send(topic, key=item.key, value=item.value)
+            else:
+                # The partition the default partitioner would pick, chosen here because the
+                # signature covers it.
+                partition = partition_of(item.key.decode(), partitions)
+                send(
+                    topic,
+                    key=item.key,
+                    value=item.value,
+                    partition=partition,
+                    headers=sign(topic, partition, stamp),
+                )
+            produced[item.event_type] += 1
+
     def _produce(
         self, lines: Iterable[bytes], dead: AlertCallback, progress: Callable[[int], None] | None
     ) -> None:
         stamper = self.stamper
         summary = self.summary
-        send = self.producer.send
-        topic_of = {
-            kind: self.names.for_type(kind) for kind in ("booking", "hit", "detainer", "release")
-        }
-        partitions = self.settings.partitions
-        sign = self.control.sign
         last_tick = time.monotonic()
         pace_start: tuple[float, int] | None = None
         number = 0
@@ -320,32 +357,14 @@ class KafkaReplay:
             if not line.strip():
                 continue
             summary.lines += 1
-            stamped = stamper.stamp(line, number)
-            if stamped.event_type is None:
-                assert stamped.dead_letter is not None
-                dead(stamped.dead_letter)
-                continue
-            if self.speed is not None and stamped.watermark is not None:
-                pace_start = self._pace(pace_start, stamper.watermark.max_event_at)
-            topic = topic_of[stamped.event_type]
-            if stamped.watermark is None or stamped.key is None:
-                send(topic, key=stamped.key, value=stamped.value)
-            else:
-                # The partition the default partitioner would pick, chosen here because the
-                # signature covers it.
-                partition = partition_of(stamped.key.decode(), partitions)
-                stamp = [(hdr.WATERMARK, hdr.encode_time(stamped.watermark))]
-                send(
-                    topic,
-                    key=stamped.key,
-                    value=stamped.value,
-                    partition=partition,
-                    headers=sign(topic, partition, stamp),
-                )
-            summary.produced[stamped.event_type] += 1
+            # Sent before any tick that pacing may write: a tick carries the watermark after this
+            # line, and what this line releases is stamped with the one before it.
+            self._send(stamper.stamp(line, number), dead)
+            if self.speed is not None and stamper.event_time != NEVER:
+                pace_start = self._pace(pace_start, stamper.event_time)
             now = time.monotonic()
             if summary.lines % TICK_EVERY_EVENTS == 0 or now - last_tick > TICK_EVERY_SECONDS:
-                self._ticks(stamper.watermark.value)
+                self._ticks(stamper.watermark)
                 last_tick = now
                 if progress is not None:
                     progress(summary.lines)
@@ -362,5 +381,5 @@ class KafkaReplay:
         while due > now:
             time.sleep(min(due - now, TICK_EVERY_SECONDS))
             now = time.monotonic()
-            self._ticks(self.stamper.watermark.value)
+            self._ticks(self.stamper.watermark)
         return start

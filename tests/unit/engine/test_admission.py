@@ -27,6 +27,9 @@ from streams.generate.synthetic import generate
 from streams.policy.model import Policy
 from tests.support import Events, alert_set, firing, replay, resolved
 
+#: One booking per scenario: one booking moves the event clock (tests/conftest.py).
+CLOCK_QUORUM = 1
+
 UNTIL = "2011-10-12T00:00:00Z"
 
 

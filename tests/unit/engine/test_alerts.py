@@ -17,6 +17,9 @@ from streams.engine.processor import Engine
 from streams.policy.model import Policy
 from tests.support import Events, firing, replay, resolved, two_detainers
 
+#: One booking per scenario: one booking moves the event clock (tests/conftest.py).
+CLOCK_QUORUM = 1
+
 HOLD = "hold_limit_exceeded"
 COPY = "detainer_copy_not_served"
 

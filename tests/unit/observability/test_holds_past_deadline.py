@@ -13,6 +13,9 @@ from streams.observability.metrics import WorkerMetrics
 from streams.policy.model import Policy
 from tests.support import Events, firing, two_detainers
 
+#: One booking per scenario: one booking moves the event clock (tests/conftest.py).
+CLOCK_QUORUM = 1
+
 
 def test_a_booking_past_two_deadlines_counts_once_until_its_last_detainer_is_lifted(
     policy: Policy,

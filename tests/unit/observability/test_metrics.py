@@ -9,6 +9,9 @@ from streams.policy.model import Policy
 from streams.replay.runner import InProcessReplay
 from tests.support import Events
 
+#: One booking per scenario: one booking moves the event clock (tests/conftest.py).
+CLOCK_QUORUM = 1
+
 prometheus_client = pytest.importorskip("prometheus_client")
 
 

@@ -22,9 +22,9 @@ from streams.kafka.topics import TYPE_TO_TOPIC
 from streams.policy.model import Policy
 from streams.streaming.jurisdictions import Forwarder, JurisdictionPartition
 from streams.streaming.partition import PartitionDriver
-from streams.streaming.stamp import Stamper
+from streams.streaming.stamp import Stamped, Stamper
 from streams.streaming.store import partition_of
-from tests.support import alert_set, firing, replay, signed_stamp, signed_tick
+from tests.support import alert_set, firing, replay, signed, signed_tick
 
 RULE = "jurisdiction_low_priority_share"
 
@@ -92,19 +92,25 @@ def simulated_streaming(
             for topic in topics:
                 driver.on_message(topic, None, b"", signed_tick(topic, driver.partition, at), 0)
 
+    def send(stamped: list[Stamped]) -> None:
+        nonlocal offset
+        for item in stamped:
+            if item.event_type is None or item.key is None:
+                continue
+            p = partition_of(item.key.decode(), partitions)
+            offset += 1
+            topic = TYPE_TO_TOPIC[item.event_type]
+            headers = signed(topic, p, item.headers())
+            drivers[p].on_message(topic, item.key, item.value, headers, offset)
+
     for number, line in enumerate(lines, 1):
-        stamped = stamper.stamp(line, number)
-        if stamped.event_type is None or stamped.key is None:
-            continue
-        p = partition_of(stamped.key.decode(), partitions)
-        topic = TYPE_TO_TOPIC[stamped.event_type]
-        headers = [] if stamped.watermark is None else signed_stamp(topic, p, stamped.watermark)
-        offset += 1
-        drivers[p].on_message(topic, stamped.key, stamped.value, headers, offset)
+        send(stamper.stamp(line, number))
         if number % 200 == 0:
-            tick(stamper.watermark.value)
+            tick(stamper.watermark)
             drain()
-    tick(max(stamper.watermark.max_event_at, stamper.watermark.value))
+    released, end = stamper.finish()
+    send(released)
+    tick(end)
     drain(everything=True)
     for p, driver in enumerate(drivers):
         forwarder.barrier(p, "end", driver.engine.watermark.value)
