@@ -274,3 +274,15 @@ def test_compose_refuses_to_start_without_grafana_password() -> None:
     res = _compose_config("config", "-q")
     assert res.returncode != 0
     assert "set GRAFANA_ADMIN_PASSWORD" in res.stderr
+
+
+@pytest.mark.parametrize("name", sorted(_services()))
+def test_every_service_has_resource_limits_and_rotated_logs(name: str) -> None:
+    """A runaway service cannot take the host's memory, CPU or disk (issue 13 §2)."""
+    service = _services()[name]
+    limits = service["deploy"]["resources"]["limits"]
+    assert float(limits["cpus"]) > 0
+    assert re.fullmatch(r"\d+[mg]", str(limits["memory"])), limits
+    logging = service["logging"]
+    assert logging["driver"] == "json-file"
+    assert logging["options"]["max-size"] and int(logging["options"]["max-file"]) >= 1
