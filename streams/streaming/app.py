@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import tempfile
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
@@ -141,7 +143,10 @@ class Worker:
             cfg.app_id,
             **cfg.kafka.faust_kwargs(),
             store=cfg.store,
-            datadir=cfg.data_dir or f"/tmp/holdwatch-{cfg.app_id}-data",
+            # Default: the machine's (container's) temporary directory, so TMPDIR moves it and
+            # two runs in separate temporary directories never share a RocksDB.
+            datadir=cfg.data_dir
+            or os.path.join(tempfile.gettempdir(), f"holdwatch-{cfg.app_id}-data"),
             topic_partitions=cfg.kafka.partitions,
             topic_allow_declare=True,
             processing_guarantee="at_least_once",
