@@ -278,7 +278,8 @@ def kafka_rows(
         from streams.kafka.apache import ApacheKafka
 
         broker_process = ApacheKafka(log_path=workdir / "kafka.log", heap="1g")
-        timing: tuple[str, ...] = ()  # the worker's defaults suit Apache Kafka
+        # The worker's defaults, which Apache Kafka accepts; the bare agent gets the same.
+        timing: tuple[str, ...] = ("--session-timeout", "10", "--heartbeat-interval", "3")
     else:
         broker_process = EmbeddedBroker(log_path=workdir / "tansu.log")
         timing = EMBEDDED_TIMING
