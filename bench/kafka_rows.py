@@ -91,8 +91,9 @@ def preproduce(bootstrap: str, prefix: str, lines: Iterable[bytes]) -> Produced:
     started = time.perf_counter()
     replay._ticks(NEVER, f"start:{replay.run_id}")
     replay._produce(lines, lambda record: None, None)
-    stamper = replay.stamper
-    end = max(stamper.watermark.max_event_at, stamper.watermark.value)
+    # The end of the log as ``KafkaReplay.run`` makes it: held events released, the end tick.
+    released, end = replay.stamper.finish(None)
+    replay._send(released, lambda record: None)
     replay._ticks(end, f"end:{replay.run_id}")
     replay.producer.flush()
     seconds = time.perf_counter() - started
