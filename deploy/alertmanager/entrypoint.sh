@@ -5,6 +5,8 @@
 #   HOLDWATCH_WEBHOOK_URL            both receivers (default: the alert-receiver sidecar)
 #   HOLDWATCH_WEBHOOK_URL_CRITICAL   overrides it for severity=critical
 #   HOLDWATCH_WEBHOOK_URL_WARNING    overrides it for severity=warning
+#   HOLDWATCH_WEBHOOK_URL_WATCHDOG   the dead man's switch (Watchdog, every minute): an
+#                                    external heartbeat service that pages when pings stop
 #   AM_CONFIG_TEMPLATE / AM_CONFIG_RENDERED   paths (tests use them)
 # `entrypoint.sh render` only writes the rendered file (used by the tests).
 set -eu
@@ -13,9 +15,11 @@ template="${AM_CONFIG_TEMPLATE:-/etc/alertmanager/alertmanager.yml}"
 rendered="${AM_CONFIG_RENDERED:-/alertmanager/alertmanager.rendered.yml}"
 default_critical="http://alert-receiver:9095/critical"
 default_warning="http://alert-receiver:9095/warning"
+default_watchdog="http://alert-receiver:9095/watchdog"
 
 critical="${HOLDWATCH_WEBHOOK_URL_CRITICAL:-${HOLDWATCH_WEBHOOK_URL:-$default_critical}}"
 warning="${HOLDWATCH_WEBHOOK_URL_WARNING:-${HOLDWATCH_WEBHOOK_URL:-$default_warning}}"
+watchdog="${HOLDWATCH_WEBHOOK_URL_WATCHDOG:-$default_watchdog}"
 
 check_url() {
   case "$1" in
@@ -32,9 +36,11 @@ sed_escape() { printf '%s' "$1" | sed -e 's/[&|]/\\&/g'; }
 
 check_url "$critical"
 check_url "$warning"
+check_url "$watchdog"
 
 sed -e "s|\"$default_critical\"|\"$(sed_escape "$critical")\"|" \
     -e "s|\"$default_warning\"|\"$(sed_escape "$warning")\"|" \
+    -e "s|\"$default_watchdog\"|\"$(sed_escape "$watchdog")\"|" \
     "$template" > "$rendered.tmp"
 mv "$rendered.tmp" "$rendered"
 

@@ -55,6 +55,7 @@ def test_amtool_check_config() -> None:
         (["alertname=WorkerDown", "severity=critical"], "holdwatch-critical"),
         (["alertname=ConsumerLagGrowing", "severity=warning"], "holdwatch-warning"),
         (["alertname=Something"], "holdwatch-warning"),
+        (["alertname=Watchdog", "severity=none"], "holdwatch-watchdog"),
     ],
 )
 def test_routing_by_severity(labels: list[str], receiver: str) -> None:
@@ -78,6 +79,7 @@ def test_rendered_webhook_urls(tmp_path: Path) -> None:
         tmp_path,
         HOLDWATCH_WEBHOOK_URL="https://relay.example.org/all",
         HOLDWATCH_WEBHOOK_URL_CRITICAL=crit,
+        HOLDWATCH_WEBHOOK_URL_WATCHDOG="https://heartbeat.example.org/ping/holdwatch",
     )
     assert res.returncode == 0, res.stderr
     rendered = yaml.safe_load((tmp_path / "rendered.yml").read_text())
@@ -85,6 +87,8 @@ def test_rendered_webhook_urls(tmp_path: Path) -> None:
     assert urls == {
         "holdwatch-critical": crit,
         "holdwatch-warning": "https://relay.example.org/all",
+        # The dead man's switch goes to its own heartbeat service, never to the humans' URL.
+        "holdwatch-watchdog": "https://heartbeat.example.org/ping/holdwatch",
     }
     check = run([amtool, "check-config", str(tmp_path / "rendered.yml")])
     assert check.returncode == 0, check.stdout + check.stderr
