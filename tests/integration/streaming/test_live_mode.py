@@ -16,7 +16,7 @@ from tests.support import Events
 pytestmark = pytest.mark.kafka
 
 
-def test_the_alert_arrives_within_a_second_of_the_deadline_with_no_further_event(
+def test_the_alert_arrives_within_two_seconds_of_the_deadline_with_no_further_event(
     settings: KafkaSettings, start_worker: WorkerFactory
 ) -> None:
     start_worker("--clock", "wall")
@@ -57,4 +57,6 @@ def test_the_alert_arrives_within_a_second_of_the_deadline_with_no_further_event
     consumer.close()
     assert arrived is not None, "no hold_limit_exceeded alert"
     assert arrived >= deadline
-    assert arrived - deadline <= timestamps.MICROS
+    # Typically about 0.5 s (ticks every 250 ms, 250 ms live lateness); measured up to 1.2 s
+    # while the CI machine's two cores also ran the broker and the test, hence the bound.
+    assert arrived - deadline < 2 * timestamps.MICROS
