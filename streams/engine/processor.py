@@ -129,27 +129,12 @@ class Engine:
                     "booking is no longer held in memory",
                 )
         elif event.event_id in case.seen:
-            known = digest_of(case, event.event_id)
-            if known is not None and known != content_digest(event):
-                raise Rejected(
-                    "conflicting_duplicate",
-                    f"event_id {event.event_id[:128]!r} was already applied with other content "
-                    "(type, fields or time); the first one stands",
-                )
-            self.stats.duplicates[event.type] += 1
-            return DUPLICATE
+            return self._repeat(event, digest_of(case, event.event_id), "was already applied")
         held_ids = self._held_ids
         if observe and held_ids:
             digest = held_ids.get((booking_id, event.event_id))
             if digest is not None:
-                if digest != content_digest(event):
-                    raise Rejected(
-                        "conflicting_duplicate",
-                        f"event_id {event.event_id[:128]!r} is already waiting for the event "
-                        "clock with other content (type, fields or time); the first one stands",
-                    )
-                self.stats.duplicates[event.type] += 1
-                return DUPLICATE
+                return self._repeat(event, digest, "is already waiting for the event clock")
         if not observe:
             self._admit(case, event)  # raises Rejected: not applied
             self._apply(case, event, mark)
@@ -180,6 +165,18 @@ class Engine:
         if moved:
             self._frontier_moved()
         return ACCEPTED
+
+    def _repeat(self, event: Event, known: bytes | None, where: str) -> str:
+        """A known event id again: a duplicate, or ``conflicting_duplicate`` when its content
+        differs from the first one's (``known``: its digest; None for ids stored without one)."""
+        if known is not None and known != content_digest(event):
+            raise Rejected(
+                "conflicting_duplicate",
+                f"event_id {event.event_id[:128]!r} {where} with other content "
+                "(type, fields or time); the first one stands",
+            )
+        self.stats.duplicates[event.type] += 1
+        return DUPLICATE
 
     def holds(self, event: Event) -> bool:
         """Whether an event of this id is waiting for the clock (a re-send of it is a duplicate)."""
