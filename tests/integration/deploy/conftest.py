@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = REPO_ROOT / "deploy"
@@ -287,3 +288,56 @@ def capture() -> Iterator[Capture]:
         yield server
     finally:
         server.close()
+
+
+# ------------------------------------------------------------------ Prometheus as compose runs it
+
+PROMETHEUS_CONFIG = PROMETHEUS_DIR / "prometheus.yml"
+
+
+def shipped_prometheus_config(worker: str, alertmanager_host: str, own: str) -> dict[str, Any]:
+    """The shipped prometheus.yml with compose's service names replaced by a test's
+    addresses; intervals, external labels and rules untouched."""
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    config["rule_files"] = [str(PROMETHEUS_CONFIG.parent / p) for p in config["rule_files"]]
+    config["alerting"]["alertmanagers"] = [{"static_configs": [{"targets": [alertmanager_host]}]}]
+    for job in config["scrape_configs"]:
+        target = {"prometheus": own, "alertmanager": alertmanager_host}.get(job["job_name"], worker)
+        job.pop("dns_sd_configs", None)
+        job["static_configs"] = [{"targets": [target]}]
+    return config  # type: ignore[no-any-return]
+
+
+def compose_prometheus_flags() -> list[str]:
+    """The feature flags compose starts Prometheus with (paths and ports are the test's)."""
+    compose = yaml.safe_load(COMPOSE_FILE.read_text())
+    command = compose["services"]["prometheus"]["command"]
+    return [c for c in command if c.startswith("--enable-feature=")]
+
+
+@contextmanager
+def running_prometheus(
+    workdir: Path, config: dict[str, Any], port: int, public_url: str
+) -> Iterator[PrometheusServer]:
+    """The real Prometheus on ``port`` with ``config``, compose's feature flags and
+    HOLDWATCH_PUBLIC_URL; stopped (by PID) at the end."""
+    binary = require_binary("prometheus")
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_file = workdir / "prometheus.yml"
+    config_file.write_text(yaml.safe_dump(config))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOLDWATCH_")}
+    env["HOLDWATCH_PUBLIC_URL"] = public_url
+    log = (workdir / "prometheus.log").open("wb")
+    proc = subprocess.Popen(
+        [binary, f"--config.file={config_file}", f"--storage.tsdb.path={workdir / 'tsdb'}",
+         f"--web.listen-address=127.0.0.1:{port}", *compose_prometheus_flags()],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )  # fmt: skip
+    try:
+        wait_http_ok(f"http://127.0.0.1:{port}/-/ready", proc)
+        yield PrometheusServer(f"http://127.0.0.1:{port}")
+    finally:
+        stop(proc)
+        log.close()
