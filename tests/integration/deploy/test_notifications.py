@@ -181,3 +181,10 @@ def test_a_hold_limit_page_says_where_and_how_many_with_absolute_links(
     links = re.findall(r"https?://\S+", text)
     assert links == [dashboard, runbook]
     assert parse_qs(urlsplit(dashboard).query) == {"var-jurisdiction": ["TX-Travis"]}
+
+
+def test_grafana_healthcheck_asks_under_its_sub_path() -> None:
+    """Grafana (10.x) may answer a request outside its sub-path with a redirect to the public
+    URL, which the container cannot reach: the healthcheck asks under /grafana/ itself."""
+    test = _compose()["services"]["grafana"]["healthcheck"]["test"]
+    assert test[-1] == "http://127.0.0.1:3000/grafana/api/health"
