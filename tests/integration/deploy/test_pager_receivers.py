@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -381,3 +382,49 @@ def test_slack_pagerduty_and_opsgenie_receivers_deliver(tmp_path: Path, capture:
     assert body["details"]["dashboard"] == DASHBOARD
     assert body["details"]["runbook"] == RUNBOOK
     assert "Jurisdiction: TX-Travis" in body["description"]
+
+
+# ------------------------------------------------------------------ the container's shell
+
+
+@pytest.mark.parametrize("pager", ["log", "slack,email,pagerduty,opsgenie,log", "opsgenie"])
+def test_busybox_renders_what_this_shell_renders(tmp_path: Path, pager: str) -> None:
+    """prom/alertmanager runs entrypoint.sh with busybox sh and busybox's grep, sed, sort, tr,
+    wc: with only those on PATH it renders byte for byte what the tests' shell renders, and
+    refuses what it refuses. Skipped without a busybox binary (Debian: apt-get download
+    busybox; dpkg-deb -x; put its bin/ on PATH)."""
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        pytest.skip("no busybox binary on PATH")
+    applets = tmp_path / "applets"
+    applets.mkdir()
+    for name in run([busybox, "--list"]).stdout.split():
+        (applets / name).symlink_to(busybox)
+    secrets = _secrets(tmp_path / "secrets")
+    env = {
+        "HOLDWATCH_PAGER": pager,
+        "HOLDWATCH_PAGER_WARNING": "slack",
+        "HOLDWATCH_SECRETS_DIR": str(secrets),
+        "AM_TEMPLATES_DIR": str(ALERTMANAGER_DIR / "templates"),
+        **EMAIL_SETTINGS,
+    }
+    expected = render_alertmanager(tmp_path / "sh.yml", **env)
+    assert expected.returncode == 0, expected.stderr
+    for case in ("ok", "refused"):
+        if case == "refused":
+            (secrets / "holdwatch_slack_api_url").write_text("not-a-url")
+        res = run(
+            [str(applets / "sh"), str(ALERTMANAGER_DIR / "entrypoint.sh"), "render"],
+            env={
+                "PATH": str(applets),
+                "AM_CONFIG_TEMPLATE": str(ALERTMANAGER_DIR / "alertmanager.yml"),
+                "AM_CONFIG_RENDERED": str(tmp_path / f"busybox-{case}.yml"),
+                **env,
+            },
+        )
+        if case == "ok":
+            assert res.returncode == 0, res.stderr
+            assert (tmp_path / "busybox-ok.yml").read_text() == (tmp_path / "sh.yml").read_text()
+        else:
+            assert res.returncode == 64, res.stderr
+            assert "must hold the webhook URL" in res.stderr
