@@ -24,6 +24,7 @@ SUBCOMMANDS = (
     "import_log",
     "report",
     "report_bounds",
+    "overlay_check",
     "worker",
     "topics",
     "alerts",
