@@ -292,13 +292,13 @@ class _Converter:
         resolving a same-day eligibility and release to "end of day" and "start of day" is the
         bound at work, not a data problem."""
         raw, raw_left = recorded or (moment, left)
+        if raw < booked:
+            self.summary.clamped[f"{what} before {self.m.booking_time} -> booking time"] += 1
+        elif raw_left is not None and raw > raw_left:
+            self.summary.clamped[f"{what} after {self.m.release_time} -> release time"] += 1
         if moment < booked:
-            if raw < booked:
-                self.summary.clamped[f"{what} before {self.m.booking_time} -> booking time"] += 1
             return booked
         if left is not None and moment > left:
-            if raw_left is not None and raw > raw_left:
-                self.summary.clamped[f"{what} after {self.m.release_time} -> release time"] += 1
             return left
         return moment
 

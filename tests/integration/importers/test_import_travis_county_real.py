@@ -81,6 +81,16 @@ def test_every_booking_is_imported_or_excluded_by_reason(logs: dict[str, Any]) -
         assert "rows read: 24839" in summary
 
 
+def test_adjustments_are_counted_alike_under_both_bounds(logs: dict[str, Any]) -> None:
+    """Clamps count recorded dates out of order (data), not the bound's resolution of them."""
+
+    def clamps(summary: str) -> list[str]:
+        return [line for line in summary.splitlines() if "->" in line]
+
+    assert clamps(logs["lower_summary"]) == clamps(logs["upper_summary"])
+    assert clamps(logs["lower_summary"])
+
+
 def test_events_carry_day_precision_and_their_bound(logs: dict[str, Any]) -> None:
     for bound in ("lower", "upper"):
         marks = {(e["precision"], e["bound"]) for e in map(orjson.loads, logs[bound])}
