@@ -248,3 +248,33 @@ def test_unobserved_rules_match_the_default_policy() -> None:
     assert sorted(entry["disabled_rules"]) == sorted(TRAVIS_COUNTY.unobserved_rules)
     assert MAPPINGS["travis-county"] is TRAVIS_COUNTY
     assert "release_date" not in TRAVIS_COUNTY.required_columns  # derived, not in the header
+
+
+def test_alerts_say_which_bound_produced_them(bound: str) -> None:
+    """A hold-limit alert's evidence names the eligible event, whose id ends with the bound."""
+    from streams.policy.load import load_policy
+    from tests.support import firing, replay
+
+    bounds = REPO / "tests" / "fixtures" / "travis_county" / "bounds.csv"
+    records = read_records(bounds, TRAVIS_COUNTY.delimiter, TRAVIS_COUNTY.required_columns)
+    events = convert(records, TRAVIS_COUNTY, bound=bound).events  # type: ignore[arg-type]
+    alerts, _, dead = replay(load_policy(), events)
+    assert not dead
+    exceeded = firing(alerts, "hold_limit_exceeded")
+    assert exceeded
+    for alert in exceeded:
+        assert f"{alert['booking_id']}-eligible-{bound}" in alert["details"]["evidence"]
+
+
+def test_mixing_the_two_bound_logs_is_refused_by_the_engine() -> None:
+    """Same event ids, different content: the second log's shared events are dead letters."""
+    from streams.policy.load import load_policy
+    from tests.support import replay
+
+    lower, upper = run("lower").events, run("upper").events
+    _, _, dead = replay(load_policy(), lower + upper)
+    conflicting = {
+        d["detail"].split("'")[1] for d in dead if d["reason"] == "conflicting_duplicate"
+    }
+    shared = {e["event_id"] for e in lower} & {e["event_id"] for e in upper}
+    assert shared and conflicting == shared
