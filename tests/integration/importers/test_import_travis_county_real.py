@@ -85,7 +85,7 @@ def test_adjustments_are_counted_alike_under_both_bounds(logs: dict[str, Any]) -
     """Clamps count recorded dates out of order (data), not the bound's resolution of them."""
 
     def clamps(summary: str) -> list[str]:
-        return [line for line in summary.splitlines() if "->" in line]
+        return [line for line in summary.splitlines() if line.startswith("    ") and " -> " in line]
 
     assert clamps(logs["lower_summary"]) == clamps(logs["upper_summary"])
     assert clamps(logs["lower_summary"])
