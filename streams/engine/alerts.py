@@ -16,10 +16,10 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from streams.contract.timestamps import HOUR, format
+from streams.contract.timestamps import format
 from streams.engine import calendar
 from streams.engine.case import Case
-from streams.engine.rules import Finding
+from streams.engine.rules import RULES, Finding
 from streams.policy.model import Policy
 
 Alert = dict[str, Any]
@@ -72,8 +72,9 @@ def _resolved_details(
 ) -> dict[str, Any]:
     out = dict(details)
     out["resolved_at"] = format(ended, calendar.zone(zone_name))
-    if rule == "hold_limit_exceeded":
-        out["hours_over"] = round(max(ended - at, 0) / HOUR, 2)
+    declared = RULES.get(rule)
+    if declared is not None and declared.resolved is not None:
+        declared.resolved(case, out, at, ended)  # the rule's own keys (hours_over, ...)
     if case.custody_end_at is not None and case.custody_end_at == ended:
         out["custody_end"] = case.custody_end_phase
     return out
