@@ -19,6 +19,7 @@ from typing import Any
 from streams.contract.timestamps import format
 from streams.engine import calendar
 from streams.engine.case import Case
+from streams.engine.record import CaseRecord, EmittedKey
 from streams.engine.rules import RULES, Finding
 from streams.policy.model import Policy
 
@@ -88,7 +89,7 @@ def _lifted(case: Case, detainer_id: str) -> int | None:
 
 
 def reconcile(
-    case: Case, findings: Sequence[Finding], watermark: int, policy: Policy, emit: Emit
+    case: CaseRecord, findings: Sequence[Finding], watermark: int, policy: Policy, emit: Emit
 ) -> int | None:
     """Emit what the watermark has reached; return the next time this case needs a look.
 
@@ -96,7 +97,7 @@ def reconcile(
     booking has its own firing/resolved lifecycle and its own ``hours_over``.
     """
     due: int | None = None
-    current: set[tuple[str, int, str]] = set()
+    current: set[EmittedKey] = set()
     zone_name = policy.timezone_for(case.jurisdiction, case.timezone)
     for finding in findings:
         key = finding.key

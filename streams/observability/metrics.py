@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 
 from streams.contract import timestamps
 from streams.contract.schemas import schema
-from streams.engine.case import Case
+from streams.engine.record import CaseRecord
 from streams.engine.rules import RULES
 from streams.engine.watermark import NEVER
 from streams.policy.model import Policy
@@ -242,7 +242,10 @@ class WorkerMetrics:
     # -- gauges, refreshed by a timer --------------------------------------------------------
 
     def refresh(
-        self, cases: Iterable[Case], watermarks: Iterable[int], lags: dict[tuple[str, int], int]
+        self,
+        cases: Iterable[CaseRecord],
+        watermarks: Iterable[int],
+        lags: dict[tuple[str, int], int],
     ) -> None:
         known = self.policy.jurisdictions
         active: Tally[str] = Tally()
