@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
+from streams.engine.case import Detainer
 from streams.engine.queries import earliest_hit, first, hold_end, issued
 from streams.engine.rules.context import Context, Finding
 from streams.engine.rules.registry import Rule, declare
 
 CITIZEN_STATUSES = frozenset({"us_citizen", "naturalized_citizen"})
+
+
+def _while_held(
+    ctx: Context, rule: str, at: int, detainer: Detainer, details: dict[str, Any]
+) -> Finding:
+    """A finding that holds from ``at`` for as long as the hold on ``detainer`` lasts (a hold
+    that ended before ``at`` resolves at ``at``: the violation was still true at that moment)."""
+    ended = hold_end(ctx.case, detainer)
+    return Finding(
+        rule, at, None if ended is None else max(ended, at), details, detainer.detainer_id
+    )
 
 
 def detainer_on_citizen(ctx: Context) -> Iterator[Finding]:
@@ -20,7 +33,6 @@ def detainer_on_citizen(ctx: Context) -> Iterator[Finding]:
     for detainer in issued(case):
         assert detainer.issued_at is not None
         at = max(detainer.issued_at, hit.at)
-        ended = hold_end(case, detainer)
         details = {
             "status": hit.status,
             "detainer_id": detainer.detainer_id,
@@ -28,13 +40,7 @@ def detainer_on_citizen(ctx: Context) -> Iterator[Finding]:
             "hit_at": ctx.ts(hit.at),
             "evidence": [e for e in (hit.event_id, detainer.issued_event) if e],
         }
-        yield Finding(
-            "detainer_on_citizen",
-            at,
-            None if ended is None else max(ended, at),
-            details,
-            detainer.detainer_id,
-        )
+        yield _while_held(ctx, "detainer_on_citizen", at, detainer, details)
 
 
 def detainer_without_hit(ctx: Context) -> Iterator[Finding]:
@@ -45,19 +51,12 @@ def detainer_without_hit(ctx: Context) -> Iterator[Finding]:
         assert issued_at is not None
         if earliest_hit(case, issued_at) is not None:
             continue
-        ended = hold_end(case, detainer)
         details = {
             "detainer_id": detainer.detainer_id,
             "issued_at": ctx.ts(issued_at),
             "evidence": [detainer.issued_event] if detainer.issued_event else [],
         }
-        yield Finding(
-            "detainer_without_hit",
-            issued_at,
-            None if ended is None else max(ended, issued_at),
-            details,
-            detainer.detainer_id,
-        )
+        yield _while_held(ctx, "detainer_without_hit", issued_at, detainer, details)
 
 
 def non_priority_detainer(ctx: Context) -> Iterator[Finding]:
@@ -74,20 +73,13 @@ def non_priority_detainer(ctx: Context) -> Iterator[Finding]:
     for detainer in issued(case):
         assert detainer.issued_at is not None
         at = max(detainer.issued_at, hit.at, case.booked_at)
-        ended = hold_end(case, detainer)
         details = {
             "detainer_id": detainer.detainer_id,
             "conviction_level": hit.level,
             "charge_categories": sorted({category for _, category in case.charges}),
             "evidence": [e for e in (case.booking_event, hit.event_id, detainer.issued_event) if e],
         }
-        yield Finding(
-            "non_priority_detainer",
-            at,
-            None if ended is None else max(ended, at),
-            details,
-            detainer.detainer_id,
-        )
+        yield _while_held(ctx, "non_priority_detainer", at, detainer, details)
 
 
 def detainer_copy_not_served(ctx: Context) -> Iterator[Finding]:
