@@ -7,8 +7,10 @@ fails there (no registry to declare into, nothing derived from it, no check of d
 
 from __future__ import annotations
 
+import gzip
 import re
 from dataclasses import replace
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -16,10 +18,12 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from streams.cli.demo import rule_table
-from streams.engine.rules import RULES, Rule, declare
+from streams.contract.decode import Decoder, Rejected
+from streams.engine.case import Case, apply
+from streams.engine.rules import RULES, Rule, declare, evaluate
 from streams.engine.rules.schemas import stale
 from streams.observability.metrics import WorkerMetrics
-from streams.policy.load import load_policy
+from streams.policy.load import KEYS, load_policy
 from tests.support import REPO, Events, firing, replay, resolved, two_detainers
 
 SCHEMAS = REPO / "schemas"
@@ -143,6 +147,31 @@ class TestTheDeclarations:
         policy = load_policy()
         for name, rule in RULES.items():
             assert policy.rules[name].severity == rule.severity, name
+
+    @pytest.mark.parametrize("name", list(RULES))
+    def test_the_settings_a_rule_reads_are_policy_settings(self, name: str) -> None:
+        for setting in RULES[name].settings:
+            table, _, key = setting.rpartition(".")
+            assert key in KEYS[table], f"{name}: {setting} is no policy setting"
+
+    def test_a_rule_names_the_detainer_exactly_when_it_is_per_detainer(self) -> None:
+        """The scope is part of the alert's identity (the detainer id is in the alert id)."""
+        decoder = Decoder()
+        cases: dict[str, Case] = {}
+        sample = resources.files("streams.data").joinpath("sample.jsonl.gz").read_bytes()
+        for line in gzip.decompress(sample).splitlines():
+            try:
+                event = decoder.decode(line)
+            except Rejected:
+                continue
+            case = cases.setdefault(event.booking_id, Case(event.booking_id))
+            if event.event_id not in case.seen:
+                apply(case, event)
+        policy = load_policy()
+        found = [f for case in cases.values() for f in evaluate(case, policy)]
+        assert {f.rule for f in found} >= {"hold_limit_exceeded", "detainer_copy_not_served"}
+        for finding in found:
+            assert bool(finding.detainer) == (RULES[finding.rule].scope == "detainer"), finding
 
     def test_a_rule_cannot_be_declared_twice(self) -> None:
         with pytest.raises(ValueError, match="declared twice"):
