@@ -1,6 +1,6 @@
 """Local detainer policies layered over the federal rules: which hold breaks which clause.
 
-Pure: a case and a jurisdiction's :class:`LocalPolicy` in, breaches out (``rules.py`` turns them
+Pure: a case and a jurisdiction's :class:`LocalPolicy` in, breaches out (``rules/local.py`` turns them
 into ``local_policy_violation`` findings). A *hold* is custody on an issued, not lifted detainer
 after the person became release-eligible; it starts at ``max(eligible_at, issued_at)``.
 
