@@ -8,6 +8,7 @@ and the jurisdictions of the policy table (any other is ``other``). Never a book
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter as Tally
 from collections.abc import Iterable
@@ -117,7 +118,8 @@ class WorkerMetrics:
         )
         self.deadline_lag = Histogram(
             "holdwatch_deadline_alert_lag_seconds",
-            "Live mode: wall clock at emission minus the alert's occurred_at",
+            "Live mode: wall clock at emission minus the alert's occurred_at, for alerts fired by "
+            "the clock passing their deadline (not those a late event triggered)",
             buckets=DEADLINE_LAG_BUCKETS,
             registry=registry,
         )
@@ -144,9 +146,26 @@ class WorkerMetrics:
         )
         self.watermark = Gauge(
             "holdwatch_watermark_seconds",
-            "Event-time watermark, minimum over owned partitions (unix s)",
+            "Event-time watermark, minimum over owned partitions (unix s; NaN while the worker "
+            "owns no partition with a watermark)",
             registry=registry,
         )
+        self.watermark.set(math.nan)
+        # Silence must page (docs/operations.md, WatermarkStalled and BrokerUnreachable): whether
+        # the wall clock drives this worker's deadlines, and when the broker last answered it.
+        self.live_mode = Gauge(
+            "holdwatch_live_mode",
+            "1: live mode (--clock wall, deadlines fire by the wall clock, so the watermark must "
+            "follow it); 0: a recorded log in event time",
+            registry=registry,
+        )
+        self.broker_last_fetch = Gauge(
+            "holdwatch_broker_last_fetch_timestamp_seconds",
+            "Unix time of the last successful fetch response from the broker for any partition "
+            "this worker consumes (the worker's start until the first; NaN without a broker)",
+            registry=registry,
+        )
+        self.broker_last_fetch.set(math.nan)
         self.low_priority_share = Gauge(
             "holdwatch_jurisdiction_low_priority_share",
             "Rolling share of issued detainers whose hit shows L3 or no conviction",
@@ -221,14 +240,35 @@ class WorkerMetrics:
             )
 
     def observe_alert(
-        self, alert: dict[str, Any], received: float, produced: float, live: bool
+        self,
+        alert: dict[str, Any],
+        received: float,
+        produced: float,
+        live: bool,
+        watermark_before: int = NEVER,
     ) -> None:
+        """Count an alert once delivered; in live mode, time how late after its deadline.
+
+        ``watermark_before`` is the partition's watermark before the message whose processing
+        emitted the alert. Only an alert dated at or after it was fired by the clock passing its
+        deadline: that lag is the worker's promise (1 s). One dated before it was triggered by a
+        late event (a release reported hours late makes a hold already past its limit): its lag
+        is the feed's lateness, and counting it made DeadlineAlertLate fire falsely. With no
+        watermark yet (a partition's first message, after a restart) nothing is timed.
+        """
         self.alerts.labels(alert["rule"], alert["severity"], alert["state"]).inc()
         if received:
             self.stage_latency.labels("alert_produced").observe(produced - received)
-        if live and alert["state"] == "firing":
-            occurred = timestamps.parse(alert["occurred_at"]) / timestamps.MICROS
-            self.deadline_lag.observe(max(time.time() - occurred, 0.0))
+        if live and alert["state"] == "firing" and watermark_before != NEVER:
+            occurred = timestamps.parse(alert["occurred_at"])
+            if occurred >= watermark_before:
+                lag = time.time() - occurred / timestamps.MICROS
+                self.deadline_lag.observe(max(lag, 0.0))
+
+    def started(self, live: bool) -> None:
+        """The worker starts: its mode, and its broker contact counted from now."""
+        self.live_mode.set(1 if live else 0)
+        self.broker_last_fetch.set(time.time())
 
     def observe_share(
         self, jurisdiction: str, midnight: int, share: float | None, count: int
@@ -241,7 +281,11 @@ class WorkerMetrics:
     # -- gauges, refreshed by a timer --------------------------------------------------------
 
     def refresh(
-        self, cases: Iterable[Case], watermarks: Iterable[int], lags: dict[tuple[str, int], int]
+        self,
+        cases: Iterable[Case],
+        watermarks: Iterable[int],
+        lags: dict[tuple[str, int], int],
+        last_fetch: float | None = None,
     ) -> None:
         known = self.policy.jurisdictions
         active: Tally[str] = Tally()
@@ -267,8 +311,11 @@ class WorkerMetrics:
             self.active_holds.labels(name).set(active[name])
             self.past_deadline.labels(name).set(past[name])
         marks = [w for w in watermarks if w != NEVER]
-        if marks:
-            self.watermark.set(min(marks) / timestamps.MICROS)
+        # None owned (all revoked, more workers than partitions): unknown, not the last value,
+        # which would look like a stalled clock.
+        self.watermark.set(min(marks) / timestamps.MICROS if marks else math.nan)
+        if last_fetch is not None:
+            self.broker_last_fetch.set(last_fetch)
         for (topic, partition), lag in lags.items():
             self.consumer_lag.labels(topic, str(partition)).set(lag)
 
