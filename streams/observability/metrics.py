@@ -178,6 +178,7 @@ class WorkerMetrics:
             registry=registry,
         )
         self.share_baseline.set(policy.monitor.baseline)
+        self._lag_keys: set[tuple[str, int]] = set()
         self._prime()
 
     def _prime(self) -> None:
@@ -318,6 +319,12 @@ class WorkerMetrics:
             self.broker_last_fetch.set(last_fetch)
         for (topic, partition), lag in lags.items():
             self.consumer_lag.labels(topic, str(partition)).set(lag)
+        # A partition this worker no longer reads (revoked, or no fetch yet since its
+        # assignment) stops being exported: its last lag, frozen, would be summed with the new
+        # owner's by ConsumerLagGrowing for as long as this worker lives.
+        for topic, partition in self._lag_keys - lags.keys():
+            self.consumer_lag.remove(topic, str(partition))
+        self._lag_keys = set(lags)
 
 
 class ReplayPublisher:

@@ -157,3 +157,15 @@ def test_live_mode_and_the_broker_last_answer(policy: Policy) -> None:
     assert sample("holdwatch_broker_last_fetch_timestamp_seconds") == before + 60
     metrics.started(live=False)
     assert sample("holdwatch_live_mode") == 0
+
+
+def test_a_revoked_partition_lag_is_no_longer_exported(policy: Policy) -> None:
+    """ConsumerLagGrowing sums the lag by topic over the workers: fails on main, where the
+    previous owner exported its last lag for a revoked partition for as long as it lived."""
+    metrics = WorkerMetrics(CollectorRegistry(), policy)
+    sample = metrics.registry.get_sample_value
+    metrics.refresh([], [], {("holdwatch.bookings", 0): 5000, ("holdwatch.bookings", 1): 7})
+    metrics.refresh([], [], {("holdwatch.bookings", 1): 8})  # partition 0 moved elsewhere
+    where = {"topic": "holdwatch.bookings"}
+    assert sample("holdwatch_consumer_lag", {**where, "partition": "0"}) is None
+    assert sample("holdwatch_consumer_lag", {**where, "partition": "1"}) == 8
