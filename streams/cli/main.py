@@ -17,7 +17,17 @@ from streams.cli.errors import UsageError
 from streams.logging_setup import redact_person_ids
 
 # Module names under streams.cli, in the order they appear in --help.
-SUBCOMMANDS = ("demo", "replay", "generate", "import_log", "report", "worker", "topics", "alerts")
+SUBCOMMANDS = (
+    "demo",
+    "replay",
+    "generate",
+    "import_log",
+    "report",
+    "worker",
+    "health",
+    "topics",
+    "alerts",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
