@@ -52,6 +52,10 @@ DEADLINE_LAG_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
 EVENT_TYPES = ("booking", "hit", "detainer", "release", "unknown")
 #: From the dead-letter schema's enum: the contract names every reason once.
 DEAD_LETTER_REASONS: tuple[str, ...] = tuple(schema("dead_letter")["properties"]["reason"]["enum"])
+#: A partition's clock counts as live while its watermark is within this of the wall clock:
+#: further behind, WatermarkStalled's threshold, it is still being set from a backlog (worker
+#: start, rebalance) or stalled, and its alerts are late for that reason, not the tick path's.
+LIVE_CLOCK_BOUND = 60.0
 SEVERITY = {"critical", "warning"}
 OTHER = "other"
 
@@ -254,17 +258,20 @@ class WorkerMetrics:
         emitted the alert. Only an alert dated at or after it was fired by the clock passing its
         deadline: that lag is the worker's promise (1 s). One dated before it was triggered by a
         late event (a release reported hours late makes a hold already past its limit): its lag
-        is the feed's lateness, and counting it made DeadlineAlertLate fire falsely. With no
-        watermark yet (a partition's first message, after a restart) nothing is timed.
+        is the feed's lateness, and counting it made DeadlineAlertLate fire falsely. Nor is an
+        alert timed when that watermark was not live (more than ``LIVE_CLOCK_BOUND`` behind the
+        wall clock, or none yet): a partition setting its clock from a backlog after a start or
+        a rebalance fires the late events' alerts from a timer too.
         """
         self.alerts.labels(alert["rule"], alert["severity"], alert["state"]).inc()
         if received:
             self.stage_latency.labels("alert_produced").observe(produced - received)
         if live and alert["state"] == "firing" and watermark_before != NEVER:
+            now = time.time()
             occurred = timestamps.parse(alert["occurred_at"])
-            if occurred >= watermark_before:
-                lag = time.time() - occurred / timestamps.MICROS
-                self.deadline_lag.observe(max(lag, 0.0))
+            live_clock = now - watermark_before / timestamps.MICROS <= LIVE_CLOCK_BOUND
+            if live_clock and occurred >= watermark_before:
+                self.deadline_lag.observe(max(now - occurred / timestamps.MICROS, 0.0))
 
     def started(self, live: bool) -> None:
         """The worker starts: its mode, and its broker contact counted from now."""

@@ -126,6 +126,21 @@ def test_a_partition_first_message_times_nothing(policy: Policy) -> None:
     assert metrics.registry.get_sample_value("holdwatch_alerts_total", firing_labels(alert)) == 1
 
 
+def test_alerts_of_a_partition_whose_clock_is_not_live_yet_are_not_timed(policy: Policy) -> None:
+    """A worker starting on a backlog sets a partition's clock from its events before its
+    first ticks: the late report's alerts then fire from a timer pass, hours late. Found on a
+    real worker (tests/integration/streaming/test_live_deadline_lag.py)."""
+    now = time.time_ns() // 1000
+    metrics = WorkerMetrics(CollectorRegistry(), policy)
+    worker = LiveWorker(policy, WallClock(now), metrics)
+    worker.events(*_held("bk-late", now - 50 * timestamps.HOUR))  # before any tick
+    assert not firing(worker.alerts, "hold_limit_exceeded")  # the clock is days behind
+    worker.tick(now)  # the first ticks: the partition's clock is live now
+    [alert] = firing(worker.alerts, "hold_limit_exceeded")
+    assert alert["booking_id"] == "bk-late"
+    assert metrics.registry.get_sample_value(LAG) == 0
+
+
 def test_the_watermark_is_unknown_not_stale_when_the_worker_owns_no_partition(
     policy: Policy,
 ) -> None:
