@@ -10,7 +10,10 @@ Rows:
 * ``latency``  per-event time of decode + engine.process (message in -> decision made);
 * ``memory``   engine state after 80% of the log (steady state: a generated log ends by closing every
                booking): open cases, deep size of the case store and the timer heap, bytes per open case;
-* ``tracemalloc`` the same, measured with tracemalloc (slow: use a short log).
+* ``tracemalloc`` the same, measured with tracemalloc (slow: use a short log);
+* ``travis``   real data, end to end: the Travis County extract (the ``LOG`` argument is the
+               export, dates only) imported under both bounds, each log replayed and reported
+               under both forms (``holdwatch report-bounds``): the whole pipeline's wall time.
 """
 
 from __future__ import annotations
@@ -204,12 +207,48 @@ def row_tracemalloc(path: str) -> dict[str, Any]:
     }
 
 
+def row_travis(path: str) -> dict[str, Any]:
+    """Import (lower and upper) + 4 replays with their reports + the classification, timed."""
+    from pathlib import Path
+
+    from streams.importers.convert import convert
+    from streams.importers.reader import read_records
+    from streams.importers.travis_county import TRAVIS_COUNTY
+    from streams.policy.load import FORMS, load_policy
+    from streams.report.bounds import build_bounds
+
+    policy = load_policy()
+    started = time.perf_counter()
+    logs: dict[str, list[bytes]] = {}
+    rows = 0
+    for bound in ("lower", "upper"):
+        records = read_records(Path(path), TRAVIS_COUNTY.delimiter, TRAVIS_COUNTY.required_columns)
+        conversion = convert(records, TRAVIS_COUNTY, bound=bound)  # type: ignore[arg-type]
+        logs[bound] = [orjson.dumps(event) for event in conversion.events]
+        rows = conversion.summary.rows
+    imported = time.perf_counter() - started
+    report = build_bounds(logs["lower"], logs["upper"], policy, FORMS)
+    seconds = time.perf_counter() - started
+    return {
+        "rows": rows,
+        "events": len(logs["lower"]) + len(logs["upper"]),
+        "bookings": report.bookings,
+        "import_seconds": imported,
+        "seconds": seconds,
+        "classes": {
+            form: fb.totals() | {"definite_cases": len(fb.definite)}
+            for form, fb in report.forms.items()
+        },
+    }
+
+
 ROWS = {
     "parse": row_parse,
     "replay": row_replay,
     "latency": row_latency,
     "memory": row_memory,
     "tracemalloc": row_tracemalloc,
+    "travis": row_travis,
 }
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from streams.cli.errors import UsageError
 from streams.importers import MAPPINGS
-from streams.importers.convert import DEFAULT_FORM, FORMS, convert
+from streams.importers.convert import BOUNDS, DEFAULT_FORM, FORMS, convert
 from streams.importers.reader import ExportFormatError, read_records
 from streams.importers.writer import write_log
 
@@ -45,6 +45,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         f"it decides the hold-limit definition; default {DEFAULT_FORM})",
     )
     p.add_argument(
+        "--bound",
+        choices=BOUNDS,
+        default=None,
+        help="for exports with dates only (travis-county): resolve each date so the hold is as "
+        "short (lower: an exceeded limit is certain) or as long (upper: only possible) as the "
+        "data allows; default lower",
+    )
+    p.add_argument(
         "--out",
         metavar="LOG",
         type=Path,
@@ -66,9 +74,14 @@ def run(args: argparse.Namespace) -> int:
     out: Path | None = args.out
     if out is not None and not out.parent.is_dir():
         raise UsageError(f"output directory does not exist: {out.parent}")
+    bound = args.bound
+    if mapping.precision == "day":
+        bound = bound or "lower"
+    elif bound is not None:
+        raise UsageError(f"--bound: {mapping.name} records exact times, not dates")
     try:
         records = read_records(path, mapping.delimiter, mapping.required_columns)
-        conversion = convert(records, mapping, args.form)
+        conversion = convert(records, mapping, args.form, bound)
     except ExportFormatError as exc:
         raise UsageError(f"{path} is not a {mapping.name} export: {exc}") from exc
     except OSError as exc:

@@ -23,6 +23,8 @@ SUBCOMMANDS = (
     "generate",
     "import_log",
     "report",
+    "report_bounds",
+    "overlay_check",
     "worker",
     "health",
     "topics",

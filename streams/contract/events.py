@@ -27,6 +27,8 @@ class BookingBody(TypedDict):
     jurisdiction: str
     timezone: NotRequired[str]
     charges: list[Charge]
+    precision: NotRequired[Literal["second", "day"]]
+    bound: NotRequired[Literal["lower", "upper"]]
 
 
 class HitBody(TypedDict):
@@ -47,6 +49,8 @@ class DetainerBody(TypedDict):
     detainer_id: str
     action: Literal["issued", "served", "lifted"]
     form: NotRequired[str]
+    precision: NotRequired[Literal["second", "day"]]
+    bound: NotRequired[Literal["lower", "upper"]]
 
 
 class ReleaseBody(TypedDict):
@@ -56,6 +60,8 @@ class ReleaseBody(TypedDict):
     occurred_at: str
     phase: Literal["eligible", "released", "transferred_to_ice", "transferred_other"]
     reason: NotRequired[str]
+    precision: NotRequired[Literal["second", "day"]]
+    bound: NotRequired[Literal["lower", "upper"]]
 
 
 @dataclass(slots=True, frozen=True)

@@ -2,6 +2,7 @@
 
 * :mod:`.mapping`: :class:`ExportMapping`, the declaration of one export format;
 * :mod:`.pierce_county`: the first one;
+* :mod:`.travis_county`: the second, with dates only (day precision, ``--bound``);
 * :mod:`.reader`: delimited text, plain or gzip;
 * :mod:`.convert`: rows -> events + summary, the same for every mapping;
 * :mod:`.writer`: JSON Lines out, plain or gzip.
@@ -13,6 +14,9 @@ from __future__ import annotations
 
 from streams.importers.mapping import ExportMapping
 from streams.importers.pierce_county import PIERCE_COUNTY
+from streams.importers.travis_county import TRAVIS_COUNTY
 
-MAPPINGS: dict[str, ExportMapping] = {mapping.name: mapping for mapping in (PIERCE_COUNTY,)}
+MAPPINGS: dict[str, ExportMapping] = {
+    mapping.name: mapping for mapping in (PIERCE_COUNTY, TRAVIS_COUNTY)
+}
 """Every known export format by its ``--format`` name."""

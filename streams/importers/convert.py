@@ -22,7 +22,25 @@ instant, stably: ties keep the order above, and bookings keep the order of the f
 
 Rows that cannot be mapped are reported by reason with their line numbers, never dropped in
 silence. A booking with any unmappable row is left out as a whole (a partial booking would give a
-wrong eligibility time); its other rows are reported too.
+wrong eligibility time); its other rows are reported too. A mapping may also leave out whole
+bookings by a named reason (``exclude``): every booking of the file is imported, excluded by
+reason, or unmappable, and the summary says how many of each.
+
+**Day precision** (an export with dates only): a date is an interval of one local day, and the
+conversion does not pretend to know the hour. It is asked for a bound:
+
+* ``lower``: every interval resolved to make the hold as short as the data allows: eligibility
+  at the *end* of its day (the next local midnight), custody ending (release, lift) at the
+  *start* of its day. A ``hold_limit_exceeded`` on this log is certain;
+* ``upper``: the opposite (eligible at the start of its day, custody ending at the end of its
+  day): the hold as long as the data allows; an alert on this log is only possible.
+
+The booking and the detainer's issue are at the start of the booking day under both bounds (the
+earliest they can have been; the hold starts at eligibility, which is never before them). Every
+event then carries ``precision: "day"`` and its ``bound``, and the eligible event's id ends with
+the bound (``<booking_id>-eligible-lower``): an alert's ``details.evidence`` names it, so every
+alert says which bound produced it. Replaying a lower and an upper log together is refused by the
+engine as it should be: the shared event ids differ in content (``conflicting_duplicate``).
 """
 
 from __future__ import annotations
@@ -30,19 +48,20 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
-from streams.importers.mapping import ExportMapping, Row, RowKind, slug
+from streams.importers.mapping import Bound, ExportMapping, Row, RowKind, slug
 from streams.importers.reader import Record
 
 Event = dict[str, Any]
 
 FORMS = ("I-247-2011", "I-247A-2017")
 DEFAULT_FORM = "I-247A-2017"
+BOUNDS: tuple[Bound, ...] = get_args(Bound)
 MAX_CHARGES = 64  # booking.schema.json: charges maxItems
-LONGEST_SUFFIX = "-detainer-lifted"
+LONGEST_SUFFIX = "-detainer-lifted"  # longer than "-eligible-lower" / "-eligible-upper"
 BOOKING_ID_MAX = 128 - len(LONGEST_SUFFIX)  # event ids are at most 128 characters
 
 DST_AMBIGUOUS = "ambiguous (fall back): first occurrence, daylight time"
@@ -108,6 +127,12 @@ class Summary:
     clamped: Counter[str] = field(default_factory=Counter)
     dst: dict[str, set[str]] = field(default_factory=dict)
     unmappable: dict[str, list[int]] = field(default_factory=dict)
+    bound: Bound | None = None
+    bookings_seen: int = 0
+    """Distinct booking ids in the file (rows without one are unmappable rows, not bookings)."""
+    bookings_unmappable: int = 0
+    excluded: Counter[str] = field(default_factory=Counter)
+    """Bookings left out whole by the mapping's ``exclude``, by reason."""
 
     @property
     def unmappable_rows(self) -> int:
@@ -119,8 +144,11 @@ class Summary:
     def lines(self) -> list[str]:
         """The human report (stderr): counts, adjustments, rejects, rules that cannot apply."""
         m = self.mapping
+        precision = ""
+        if m.precision != "second":
+            precision = f", {m.precision} precision, {self.bound} bound"
         out = [
-            f"import {m.name} -> jurisdiction {m.jurisdiction} ({m.timezone})",
+            f"import {m.name} -> jurisdiction {m.jurisdiction} ({m.timezone}{precision})",
             f"  rows read: {self.rows}, mapped: {self.rows - self.unmappable_rows}, "
             f"unmappable: {self.unmappable_rows}",
             f"  bookings: {self.bookings}, detainers: {self.detainers} "
@@ -129,6 +157,12 @@ class Summary:
             f"still in custody: {self.open_bookings}",
             f"  events written: {self.events}",
         ]
+        if self.excluded or m.exclude is not None:
+            out.append(
+                f"  bookings in file: {self.bookings_seen} = imported {self.bookings}"
+                f" + excluded {self.excluded.total()} + unmappable {self.bookings_unmappable}"
+            )
+            out += [f"    {n:>5}  excluded: {why}" for why, n in sorted(self.excluded.items())]
         if self.no_eligible:
             out.append(f"  bookings without eligible event: {sum(self.no_eligible.values())}")
             out += [f"    {n:>5}  {why}" for why, n in sorted(self.no_eligible.items())]
@@ -163,13 +197,37 @@ class Conversion:
 class _Converter:
     """One conversion run: the mapping, the chosen form and the running summary."""
 
-    def __init__(self, mapping: ExportMapping, form: str) -> None:
+    def __init__(self, mapping: ExportMapping, form: str, bound: Bound | None) -> None:
         if form not in FORMS:
             raise ValueError(f"unknown detainer form {form!r}")
+        if mapping.precision == "day" and bound not in BOUNDS:
+            raise ValueError(
+                f"{mapping.name} has dates only: a bound ({', '.join(BOUNDS)}) is needed"
+            )
+        if mapping.precision != "day" and bound is not None:
+            raise ValueError(f"{mapping.name} has exact times: a bound does not apply")
         self.m = mapping
         self.form = form
+        self.bound = bound
         self.zone = ZoneInfo(mapping.timezone)
-        self.summary = Summary(mapping)
+        self.summary = Summary(mapping, bound=bound)
+        self.marks: dict[str, str] = {}
+        if bound is not None:
+            self.marks = {"precision": mapping.precision, "bound": bound}
+
+    def day_end(self, moment: datetime) -> datetime:
+        """The next local midnight after the start of ``moment``'s day (23 or 25 hours later on a
+        DST day: a date is one local calendar day, however long)."""
+        day = moment.astimezone(self.zone).date() + timedelta(days=1)
+        return datetime(day.year, day.month, day.day, tzinfo=self.zone).astimezone(UTC)
+
+    def opening(self, moment: datetime) -> datetime:
+        """A time that starts the hold (eligibility): at the end of its day under ``lower``."""
+        return self.day_end(moment) if self.bound == "lower" else moment
+
+    def closing(self, moment: datetime) -> datetime:
+        """A time that ends the hold (release, lift): at the end of its day under ``upper``."""
+        return self.day_end(moment) if self.bound == "upper" else moment
 
     def time(self, row: Row, column: str, required: bool) -> datetime | None:
         text = row[column].strip()
@@ -222,20 +280,33 @@ class _Converter:
             raise UnmappableRow(f"{self.m.release_time} before {self.m.booking_time}")
 
     def clamp(
-        self, moment: datetime, booked: datetime, left: datetime | None, what: str
+        self,
+        moment: datetime,
+        booked: datetime,
+        left: datetime | None,
+        what: str,
+        recorded: tuple[datetime, datetime | None] | None = None,
     ) -> datetime:
-        if moment < booked:
+        """``moment`` moved into [booked, left]. Counted when the *recorded* times (``recorded``:
+        the unresolved (time, release) of a day-precision source) are out of order: a bound
+        resolving a same-day eligibility and release to "end of day" and "start of day" is the
+        bound at work, not a data problem."""
+        raw, raw_left = recorded or (moment, left)
+        if raw < booked:
             self.summary.clamped[f"{what} before {self.m.booking_time} -> booking time"] += 1
+        elif raw_left is not None and raw > raw_left:
+            self.summary.clamped[f"{what} after {self.m.release_time} -> release time"] += 1
+        if moment < booked:
             return booked
         if left is not None and moment > left:
-            self.summary.clamped[f"{what} after {self.m.release_time} -> release time"] += 1
             return left
         return moment
 
     def booking_events(self, booking_id: str, rows: list[_Row]) -> list[tuple[datetime, Event]]:
         m, s = self.m, self.summary
         first = rows[0]
-        booked, left = first.booking_at, first.release_at
+        booked, recorded_left = first.booking_at, first.release_at
+        left = None if recorded_left is None else self.closing(recorded_left)
         base = {"booking_id": booking_id}
         out: list[tuple[datetime, Event]] = []
 
@@ -253,6 +324,7 @@ class _Converter:
             "jurisdiction": m.jurisdiction,
             "timezone": m.timezone,
             "charges": charges,
+            **self.marks,
         }
         out.append((booked, booking))
         s.bookings += 1
@@ -268,12 +340,16 @@ class _Converter:
                 "detainer_id": detainer_id,
                 "action": "issued",
                 "form": self.form,
+                **self.marks,
             }
             out.append((booked, issued))
             s.detainers += 1
             lift_times = [r.ends_at for r in holds if m.detainer_lifted(r.raw) and r.ends_at]
             if len(lift_times) == len(holds):  # every hold row cancelled, at a known time
-                lifted_at = self.clamp(max(lift_times), booked, left, "detainer lift")
+                recorded = max(lift_times)
+                lifted_at = self.clamp(
+                    self.closing(recorded), booked, left, "detainer lift", (recorded, recorded_left)
+                )
                 lifted: Event = {
                     "type": "detainer",
                     "event_id": f"{booking_id}-detainer-lifted",
@@ -281,6 +357,7 @@ class _Converter:
                     "occurred_at": timestamp(lifted_at, self.zone),
                     "detainer_id": detainer_id,
                     "action": "lifted",
+                    **self.marks,
                 }
                 out.append((lifted_at, lifted))
                 s.detainers_lifted += 1
@@ -294,13 +371,17 @@ class _Converter:
             ended = [(r.ends_at, r) for r in basis if r.ends_at is not None]
             # max() keeps the first of equal times: the file's order decides the reason.
             basis_end, last = max(ended, key=lambda pair: pair[0])
-            eligible_at = self.clamp(basis_end, booked, left, "eligible")
+            eligible_at = self.clamp(
+                self.opening(basis_end), booked, left, "eligible", (basis_end, recorded_left)
+            )
+            suffix = f"-{self.bound}" if self.bound else ""
             eligible: Event = {
                 "type": "release",
-                "event_id": f"{booking_id}-eligible",
+                "event_id": f"{booking_id}-eligible{suffix}",
                 **base,
                 "occurred_at": timestamp(eligible_at, self.zone),
                 "phase": "eligible",
+                **self.marks,
             }
             if reason := slug(last.raw[m.row_disposition]):
                 eligible["reason"] = reason
@@ -317,6 +398,7 @@ class _Converter:
                 **base,
                 "occurred_at": timestamp(left, self.zone),
                 "phase": "transferred_to_ice" if transfer else "released",
+                **self.marks,
             }
             if reason := slug(first.raw[m.booking_disposition]):
                 release["reason"] = reason
@@ -327,6 +409,8 @@ class _Converter:
 
     def run(self, records: Iterable[Record]) -> Conversion:
         s = self.summary
+        if self.m.prepare is not None:
+            records = self.m.prepare(list(records))
         bookings: dict[str, list[_Row]] = {}
         tainted: set[str] = set()
         for record in records:
@@ -341,15 +425,22 @@ class _Converter:
             bookings.setdefault(parsed.raw[self.m.booking_id].strip(), []).append(parsed)
 
         timed: list[tuple[datetime, Event]] = []
+        s.bookings_seen = len(bookings.keys() | tainted)
+        s.bookings_unmappable = len(tainted - bookings.keys())  # every row of it unmappable
         for booking_id, rows in bookings.items():
             lines = [r.line for r in rows]
             if booking_id in tainted:
                 s.reject("another row of the booking is unmappable", lines)
+                s.bookings_unmappable += 1
                 continue
             try:
                 self.check_booking(rows)
             except UnmappableRow as exc:
                 s.reject(str(exc), lines)
+                s.bookings_unmappable += 1
+                continue
+            if self.m.exclude is not None and (why := self.m.exclude([r.raw for r in rows])):
+                s.excluded[why] += 1
                 continue
             timed += self.booking_events(booking_id, rows)
         timed.sort(key=lambda pair: pair[0])  # stable: ties keep booking and file order
@@ -359,8 +450,12 @@ class _Converter:
 
 
 def convert(
-    records: Iterable[Record], mapping: ExportMapping, form: str = DEFAULT_FORM
+    records: Iterable[Record],
+    mapping: ExportMapping,
+    form: str = DEFAULT_FORM,
+    bound: Bound | None = None,
 ) -> Conversion:
     """Convert ``records`` of an export described by ``mapping``; ``form`` is the detainer form
-    recorded on every ``issued`` (exports do not say which form was used)."""
-    return _Converter(mapping, form).run(records)
+    recorded on every ``issued`` (exports do not say which form was used); ``bound`` resolves the
+    dates of a day-precision export (required there, refused elsewhere)."""
+    return _Converter(mapping, form, bound).run(records)

@@ -13,7 +13,11 @@ is shared and a source only declares:
 * the few judgements that differ by source, as small functions: pseudonymous person id, whether
   the booking ended in a transfer to ICE, whether an immigration-hold row says the detainer was
   cancelled;
-* which rules the source cannot observe (no hits, no service), so the summary can say so.
+* which rules the source cannot observe (no hits, no service), so the summary can say so;
+* optionally: the precision of its times (``day`` for an export with dates only: the converter
+  then resolves every date to a bound, see :mod:`streams.importers.convert`), columns derived
+  per booking before conversion (``prepare``: an export without a release column, whose release
+  is read off the detainer row) and bookings left out by a named reason (``exclude``).
 
 Adding a county is therefore a new module with one :class:`ExportMapping` and one line in
 :data:`streams.importers.MAPPINGS`; it never needs a new branch in the shared code.
@@ -23,13 +27,17 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
+
+from streams.importers.reader import Record
 
 Row = Mapping[str, str]
 """One data row of an export, keyed by header name (values are the raw text, never ``None``)."""
 
+Precision = Literal["second", "day"]
+Bound = Literal["lower", "upper"]
 Severity = Literal["felony", "misdemeanor", "infraction"]
 Category = Literal["violent", "drug", "property", "traffic", "immigration", "other"]
 
@@ -107,6 +115,18 @@ class ExportMapping:
     of the jurisdiction."""
     unobserved_because: str = ""
 
+    precision: Precision = "second"
+    """``day``: the export has dates only (``time_format`` a date format); every date is an
+    interval of one local day, resolved to the bound the conversion is asked for."""
+    derived_columns: tuple[str, ...] = ()
+    """Columns ``prepare`` adds to every row: named like the others above, never required in the
+    header."""
+    prepare: Callable[[Sequence[Record]], Sequence[Record]] | None = None
+    """Rows in, the same rows (same order, same line numbers) with ``derived_columns`` filled in:
+    for facts the export states once per booking on one row only."""
+    exclude: Callable[[Sequence[Row]], str | None] | None = None
+    """The reason a whole booking is left out (counted by reason in the summary), or None."""
+
     @property
     def required_columns(self) -> tuple[str, ...]:
         """Every column the conversion reads, in declaration order, without repeats."""
@@ -120,7 +140,7 @@ class ExportMapping:
             *self.booking_columns,
             *self.other_columns,
         )
-        return tuple(dict.fromkeys(named))
+        return tuple(name for name in dict.fromkeys(named) if name not in self.derived_columns)
 
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")

@@ -11,14 +11,19 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = REPO_ROOT / "deploy"
@@ -177,3 +182,162 @@ def compose_command() -> list[str] | None:
         if not is_script and out.returncode == 0 and "v2." in out.stdout:
             return [dc]
     return None
+
+
+# ------------------------------------------------------------------ Alertmanager and receivers
+
+AM_CONFIG = ALERTMANAGER_DIR / "alertmanager.yml"
+AM_ENTRYPOINT = ALERTMANAGER_DIR / "entrypoint.sh"
+
+
+def render_alertmanager(out: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """``entrypoint.sh render`` into ``out`` with exactly the given settings: no HOLDWATCH_* or
+    AM_* variable of the caller's environment leaks in."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("HOLDWATCH_", "AM_"))}
+    full_env.update(AM_CONFIG_TEMPLATE=str(AM_CONFIG), AM_CONFIG_RENDERED=str(out), **env)
+    full_env["PATH"] = os.pathsep.join([full_env.get("PATH", ""), "/usr/bin", "/bin"])
+    return run([shutil.which("sh") or "/bin/sh", str(AM_ENTRYPOINT), "render"], env=full_env)
+
+
+@contextmanager
+def running_alertmanager(workdir: Path, **env: str) -> Iterator[str]:
+    """The real Alertmanager on a free loopback port, on the config entrypoint.sh renders for
+    ``env``; yields its base URL, stopped (by PID) at the end."""
+    binary = find_binary("alertmanager", "prometheus-alertmanager")
+    if binary is None:
+        pytest.skip("alertmanager binary not found (apt-get install prometheus-alertmanager)")
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / "alertmanager.rendered.yml"
+    res = render_alertmanager(config, **env)
+    assert res.returncode == 0, res.stderr
+    port = free_port()
+    log_path = workdir / "alertmanager.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={config}",
+            f"--storage.path={workdir / 'am-data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_http_ok(f"http://127.0.0.1:{port}/-/ready", proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(proc)
+        log.close()
+
+
+class Capture:
+    """A stand-in for Slack, PagerDuty or Opsgenie: an HTTP server on a free loopback port that
+    answers 200 to every POST and records its path, headers and JSON body."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        capture = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with capture._lock:
+                    capture.requests.append(
+                        {"path": self.path, "headers": dict(self.headers), "body": json.loads(body)}
+                    )
+                reply = b'{"ok": true, "status": "success"}'
+                self.send_response(202 if "enqueue" in self.path else 200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def wait_for(self, path: str, timeout: float = 60) -> dict[str, Any]:
+        """The first request to ``path``, waiting for it up to ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                for request in self.requests:
+                    if request["path"] == path:
+                        return request
+            time.sleep(0.25)
+        with self._lock:
+            seen = [r["path"] for r in self.requests]
+        raise AssertionError(f"nothing posted to {path} in {timeout}s (got {seen})")
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def capture() -> Iterator[Capture]:
+    server = Capture()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+# ------------------------------------------------------------------ Prometheus as compose runs it
+
+PROMETHEUS_CONFIG = PROMETHEUS_DIR / "prometheus.yml"
+
+
+def shipped_prometheus_config(worker: str, alertmanager_host: str, own: str) -> dict[str, Any]:
+    """The shipped prometheus.yml with compose's service names replaced by a test's
+    addresses; intervals, external labels and rules untouched."""
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    config["rule_files"] = [str(PROMETHEUS_CONFIG.parent / p) for p in config["rule_files"]]
+    config["alerting"]["alertmanagers"] = [{"static_configs": [{"targets": [alertmanager_host]}]}]
+    for job in config["scrape_configs"]:
+        target = {"prometheus": own, "alertmanager": alertmanager_host}.get(job["job_name"], worker)
+        job.pop("dns_sd_configs", None)
+        job["static_configs"] = [{"targets": [target]}]
+    return config  # type: ignore[no-any-return]
+
+
+def compose_prometheus_flags() -> list[str]:
+    """The feature flags compose starts Prometheus with (paths and ports are the test's)."""
+    compose = yaml.safe_load(COMPOSE_FILE.read_text())
+    command = compose["services"]["prometheus"]["command"]
+    return [c for c in command if c.startswith("--enable-feature=")]
+
+
+@contextmanager
+def running_prometheus(
+    workdir: Path, config: dict[str, Any], port: int, public_url: str
+) -> Iterator[PrometheusServer]:
+    """The real Prometheus on ``port`` with ``config``, compose's feature flags and
+    HOLDWATCH_PUBLIC_URL; stopped (by PID) at the end."""
+    binary = require_binary("prometheus")
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_file = workdir / "prometheus.yml"
+    config_file.write_text(yaml.safe_dump(config))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOLDWATCH_")}
+    env["HOLDWATCH_PUBLIC_URL"] = public_url
+    log = (workdir / "prometheus.log").open("wb")
+    proc = subprocess.Popen(
+        [binary, f"--config.file={config_file}", f"--storage.tsdb.path={workdir / 'tsdb'}",
+         f"--web.listen-address=127.0.0.1:{port}", *compose_prometheus_flags()],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )  # fmt: skip
+    try:
+        wait_http_ok(f"http://127.0.0.1:{port}/-/ready", proc)
+        yield PrometheusServer(f"http://127.0.0.1:{port}")
+    finally:
+        stop(proc)
+        log.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -17,27 +16,24 @@ import yaml
 
 from .conftest import (
     ALERTMANAGER_DIR,
+    AM_CONFIG,
     PROMETHEUS_DIR,
-    find_binary,
     free_port,
     http_json,
+    render_alertmanager,
     require_binary,
     run,
+    running_alertmanager,
     stop,
     wait_http_ok,
 )
 
-CONFIG = ALERTMANAGER_DIR / "alertmanager.yml"
-ENTRYPOINT = ALERTMANAGER_DIR / "entrypoint.sh"
+CONFIG = AM_CONFIG
 RECEIVER = ALERTMANAGER_DIR / "receiver.py"
 
 
 def render(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    out = tmp_path / "rendered.yml"
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("HOLDWATCH_WEBHOOK")}
-    full_env.update(AM_CONFIG_TEMPLATE=str(CONFIG), AM_CONFIG_RENDERED=str(out), **env)
-    full_env["PATH"] = os.pathsep.join([full_env.get("PATH", ""), "/usr/bin", "/bin"])
-    return run([shutil.which("sh") or "/bin/sh", str(ENTRYPOINT), "render"], env=full_env)
+    return render_alertmanager(tmp_path / "rendered.yml", **env)
 
 
 @pytest.mark.prometheus
@@ -66,7 +62,9 @@ def test_routing_by_severity(labels: list[str], receiver: str) -> None:
 
 
 def test_default_render_keeps_the_sidecar_urls(tmp_path: Path) -> None:
-    res = render(tmp_path)
+    """As shipped, alertmanager.yml is the default rendering (HOLDWATCH_PAGER=log, the
+    container's template path)."""
+    res = render(tmp_path, AM_TEMPLATES_DIR="/etc/alertmanager/templates")
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "rendered.yml").read_text() == CONFIG.read_text()
 
@@ -153,35 +151,13 @@ def receiver(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 @pytest.fixture
 def alertmanager(tmp_path: Path, receiver: tuple[str, Path]) -> Iterator[str]:
-    binary = find_binary("alertmanager", "prometheus-alertmanager")
-    if binary is None:
-        pytest.skip("alertmanager binary not found (apt-get install prometheus-alertmanager)")
     base, _ = receiver
-    res = render(
-        tmp_path,
+    with running_alertmanager(
+        tmp_path / "alertmanager",
         HOLDWATCH_WEBHOOK_URL_CRITICAL=f"{base}/critical",
         HOLDWATCH_WEBHOOK_URL_WARNING=f"{base}/warning",
-    )
-    assert res.returncode == 0, res.stderr
-    port = free_port()
-    log = open(tmp_path / "alertmanager.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={tmp_path / 'rendered.yml'}",
-            f"--storage.path={tmp_path / 'am-data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--cluster.listen-address=",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_http_ok(f"http://127.0.0.1:{port}/-/ready", proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(proc)
-        log.close()
+    ) as url:
+        yield url
 
 
 def _alert(name: str, severity: str, **labels: str) -> dict[str, object]:

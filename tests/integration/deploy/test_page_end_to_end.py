@@ -6,21 +6,22 @@ rewritten from compose's service names to this test's processes), and Alertmanag
 deploy/alertmanager/alertmanager.yml rendered by its entry point for a webhook receiver. A hold
 whose 48 hours end ``LEAD`` seconds from now is produced into the input topics; nothing else
 happens. The page must reach the receiver within :data:`BUDGET` seconds of the deadline and say
-what is wrong and where: the rule, the jurisdiction, how many holds.
+what is wrong and where: the rule, the jurisdiction, how many holds, and absolute links to the
+filtered dashboard and the runbook (Prometheus started with compose's flags and
+HOLDWATCH_PUBLIC_URL).
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-import yaml
 from kafka import KafkaProducer
 
 from streams.contract import timestamps
@@ -31,27 +32,14 @@ from streams.streaming.run import WorkerProcess, fresh_topics
 from tests.integration.brokers import running_broker, worker_flags
 from tests.support import Events
 
-from .conftest import REPO_ROOT, PrometheusServer, free_port, require_binary, stop, wait_http_ok
+from .conftest import free_port, running_prometheus, shipped_prometheus_config
 from .test_alertmanager import alertmanager, receiver  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.kafka, pytest.mark.prometheus]
 
-PROMETHEUS_CONFIG = REPO_ROOT / "deploy" / "prometheus" / "prometheus.yml"
+PUBLIC_URL = "https://holdwatch.example.org"
 LEAD = 20.0  # seconds from the start of the test to the deadline
 BUDGET = 60.0  # deadline -> notification, with the shipped intervals (issue 13)
-
-
-def prometheus_config(worker: str, alertmanager_host: str, own: str) -> dict[str, Any]:
-    """The shipped prometheus.yml with compose's service names replaced by this test's
-    addresses; intervals, external labels and rules untouched."""
-    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
-    config["rule_files"] = [str(PROMETHEUS_CONFIG.parent / p) for p in config["rule_files"]]
-    config["alerting"]["alertmanagers"] = [{"static_configs": [{"targets": [alertmanager_host]}]}]
-    for job in config["scrape_configs"]:
-        target = {"prometheus": own, "alertmanager": alertmanager_host}.get(job["job_name"], worker)
-        job.pop("dns_sd_configs", None)
-        job["static_configs"] = [{"targets": [target]}]
-    return config
 
 
 @pytest.fixture
@@ -66,7 +54,6 @@ def test_a_passed_deadline_pages_within_a_minute(
     receiver: tuple[str, Path],  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    binary = require_binary("prometheus")
     settings: KafkaSettings = fresh_topics([kafka.bootstrap], load_policy(), tag="p")
     metrics_port = free_port()
     worker = WorkerProcess(
@@ -76,24 +63,16 @@ def test_a_passed_deadline_pages_within_a_minute(
         tmp_path / "worker.log",
     ).start()  # fmt: skip
     prom_port = free_port()
-    config = tmp_path / "prometheus.yml"
     am_host = alertmanager.removeprefix("http://")
-    config.write_text(
-        yaml.safe_dump(
-            prometheus_config(f"127.0.0.1:{metrics_port}", am_host, f"127.0.0.1:{prom_port}")
-        )
+    config = shipped_prometheus_config(
+        f"127.0.0.1:{metrics_port}", am_host, f"127.0.0.1:{prom_port}"
     )
-    log = (tmp_path / "prometheus.log").open("wb")
-    prometheus = subprocess.Popen(
-        [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-         f"--web.listen-address=127.0.0.1:{prom_port}"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
     _, out = receiver
-    try:
-        wait_http_ok(f"http://127.0.0.1:{prom_port}/-/ready", prometheus)
-        server = PrometheusServer(f"http://127.0.0.1:{prom_port}")
+    with ExitStack() as stack:
+        stack.callback(worker.stop)
+        server = stack.enter_context(
+            running_prometheus(tmp_path / "prometheus", config, prom_port, PUBLIC_URL)
+        )
         give_up = time.monotonic() + 60
         while not server.query("up{job='holdwatch-worker'} == 1")["data"]["result"]:  # type: ignore[index]
             assert time.monotonic() < give_up, (tmp_path / "worker.log").read_text()[-2000:]
@@ -140,7 +119,9 @@ def test_a_passed_deadline_pages_within_a_minute(
         assert alert["labels"]["rule"] == "hold_limit_exceeded"
         assert alert["annotations"]["summary"].startswith("1 detainer hold(s) past")
         assert "NY-NewYorkCity" in alert["annotations"]["description"]
-    finally:
-        stop(prometheus)
-        log.close()
-        worker.stop()
+        assert alert["annotations"]["dashboard_url"] == (
+            f"{PUBLIC_URL}/grafana/d/holdwatch-hold-limit?var-jurisdiction=NY-NewYorkCity"
+        )
+        assert alert["annotations"]["runbook_url"] == (
+            f"{PUBLIC_URL}/docs/operations.md#holdlimitexceeded"
+        )

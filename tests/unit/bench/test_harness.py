@@ -64,3 +64,14 @@ def test_quick_in_process_run_writes_the_table_and_the_json(tmp_path: Path) -> N
     body = [line for line in table[header + 2 :] if line.startswith("|")]
     assert len(body) == len(rows)
     assert all(line.count("|") == table[header].count("|") for line in body)
+
+
+def test_travis_row_runs_the_real_data_pipeline_on_a_small_export() -> None:
+    """The real-data row (new: fails on the starting main) on the hand-made Travis fixture: it
+    imports both bounds and classifies; the figures are printed, never asserted."""
+    from bench.run import REPO, travis_row
+
+    result = travis_row(REPO / "tests" / "fixtures" / "travis_county" / "bounds.csv")
+    assert result["row"].startswith("Travis County")
+    assert result["events"] == 2 * 23  # six bookings, both bounds
+    assert "I-247-2011: 1 definitely / 2 possibly / 2 within" in result["note"]

@@ -284,5 +284,5 @@ def test_unobserved_rules_match_the_default_policy() -> None:
 
 
 def test_registry() -> None:
-    assert MAPPINGS == {"pierce-county": PIERCE_COUNTY}
+    assert MAPPINGS["pierce-county"] is PIERCE_COUNTY
     assert set(PIERCE_COUNTY.required_columns) >= {"booking_id", "charge_release_dt", "category"}
