@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+from collections.abc import Mapping
 from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
@@ -22,7 +23,9 @@ from streams.cli.common import policy_from_args
 from streams.cli.errors import UsageError
 from streams.cli.files import check_port_free
 from streams.cli.worker import add_broker_flags, kafka_settings
+from streams.engine.rules import RULES
 from streams.kafka.settings import KafkaSettings
+from streams.policy.model import Policy
 from streams.replay.runner import InProcessReplay
 from streams.replay.source import LogSource
 
@@ -135,15 +138,13 @@ def run(args: argparse.Namespace) -> int:
             reference.feed(chunk)
     reference.finish()
 
-    table = Table(title=f"Alerts from {summary.lines:,} events in {summary.seconds:.1f} s")
-    table.add_column("rule")
-    table.add_column("firing", justify="right")
-    table.add_column("resolved", justify="right")
-    for rule in sorted({rule for rule, _ in summary.alerts}):
-        table.add_row(
-            rule, str(summary.alerts[(rule, "firing")]), str(summary.alerts[(rule, "resolved")])
+    console.print(
+        rule_table(
+            summary.alerts,
+            policy,
+            f"Alerts from {summary.lines:,} events in {summary.seconds:.1f} s",
         )
-    console.print(table)
+    )
     same = {a["alert_id"] + a["state"] for a in received} == {
         a["alert_id"] + a["state"] for a in expected
     }
@@ -152,3 +153,22 @@ def run(args: argparse.Namespace) -> int:
         f"Kafka path alerts are {verdict} the in-process engine's ({len(expected)} alerts); dead letters: {len(dead)}"
     )
     return 0 if same else 1
+
+
+def rule_table(alerts: Mapping[tuple[str, str], int], policy: Policy, title: str) -> Table:
+    """Firing and resolved counts of every declared rule (``streams/engine/rules/``), in
+    declaration order, with the policy's severity: a rule that did not fire shows 0 rather than
+    being left out."""
+    table = Table(title=title)
+    table.add_column("rule")
+    table.add_column("severity")
+    table.add_column("firing", justify="right")
+    table.add_column("resolved", justify="right")
+    for name, rule in RULES.items():
+        table.add_row(
+            name,
+            policy.rules.get(name, rule.info).severity,
+            str(alerts.get((name, "firing"), 0)),
+            str(alerts.get((name, "resolved"), 0)),
+        )
+    return table

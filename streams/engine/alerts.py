@@ -16,10 +16,11 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from streams.contract.timestamps import HOUR, format
+from streams.contract.timestamps import format
 from streams.engine import calendar
 from streams.engine.case import Case
-from streams.engine.rules import Finding
+from streams.engine.record import CaseRecord, EmittedKey
+from streams.engine.rules import RULES, Finding
 from streams.policy.model import Policy
 
 Alert = dict[str, Any]
@@ -72,8 +73,9 @@ def _resolved_details(
 ) -> dict[str, Any]:
     out = dict(details)
     out["resolved_at"] = format(ended, calendar.zone(zone_name))
-    if rule == "hold_limit_exceeded":
-        out["hours_over"] = round(max(ended - at, 0) / HOUR, 2)
+    declared = RULES.get(rule)
+    if declared is not None and declared.resolved is not None:
+        declared.resolved(case, out, at, ended)  # the rule's own keys (hours_over, ...)
     if case.custody_end_at is not None and case.custody_end_at == ended:
         out["custody_end"] = case.custody_end_phase
     return out
@@ -87,7 +89,7 @@ def _lifted(case: Case, detainer_id: str) -> int | None:
 
 
 def reconcile(
-    case: Case, findings: Sequence[Finding], watermark: int, policy: Policy, emit: Emit
+    case: CaseRecord, findings: Sequence[Finding], watermark: int, policy: Policy, emit: Emit
 ) -> int | None:
     """Emit what the watermark has reached; return the next time this case needs a look.
 
@@ -95,7 +97,7 @@ def reconcile(
     booking has its own firing/resolved lifecycle and its own ``hours_over``.
     """
     due: int | None = None
-    current: set[tuple[str, int, str]] = set()
+    current: set[EmittedKey] = set()
     zone_name = policy.timezone_for(case.jurisdiction, case.timezone)
     for finding in findings:
         key = finding.key

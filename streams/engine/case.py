@@ -4,11 +4,13 @@ A case is everything the rules need to know about one booking, and nothing else:
 re-evaluated from it, so the order in which events arrive does not matter (first-wins for
 eligibility and custody end, earliest time wins for each detainer action).
 
+The case is data: what the events said. What the engine keeps *about* a case (the alerts it
+emitted, its timer, the rules' cached findings) is the engine's record, ``record.CaseRecord``.
+
 Memory: most open cases are a booking and one or two release events, so a case keeps its
 collections lean. ``hits`` and ``detainers`` are tuples (the shared empty tuple until the first
 one), ``seen`` is a sorted tuple of event ids up to :data:`SEEN_TUPLE_MAX` ids (a set beyond),
-``emitted`` is a shared read-only empty mapping until the first alert, and the few distinct
-strings and charge lists many cases hold are shared (bench/ ``memory`` row).
+and the few distinct strings and charge lists many cases hold are shared (bench/ ``memory`` row).
 
 Content digests: beside each seen id the case keeps an 8-byte digest of what that event said
 (:func:`streams.contract.events.content_digest`), so that the same id re-sent with other content
@@ -30,25 +32,15 @@ from __future__ import annotations
 
 import bisect
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from streams.contract.events import DIGEST_SIZE, Event, content_digest
-
-if TYPE_CHECKING:
-    from streams.engine.rules import Finding
 
 CUSTODY_END_PHASES = frozenset({"released", "transferred_to_ice", "transferred_other"})
 
 #: Up to this many event ids, ``Case.seen`` is a sorted tuple (a set costs 216 bytes empty).
 SEEN_TUPLE_MAX = 8
-#: An emitted alert's identity within its case: (rule, occurred_at, detainer id or "").
-EmittedKey = tuple[str, int, str]
-#: No alerts emitted yet: shared, read-only; ``record_emitted`` replaces it by a dict.
-NO_EMITTED: Mapping[EmittedKey, str] = MappingProxyType({})
-
 Seen = tuple[str, ...] | set[str]
 #: With a tuple ``seen``: 8 bytes per id, same order; with a set ``seen``: id -> digest.
 Digests = bytes | dict[str, bytes]
@@ -108,10 +100,6 @@ class Detainer:
     reported: bool = False  # its detainer fact went to the jurisdiction monitor
 
 
-def _no_emitted() -> Mapping[EmittedKey, str]:
-    return NO_EMITTED
-
-
 @dataclass(slots=True)
 class Case:
     booking_id: str
@@ -132,14 +120,6 @@ class Case:
     digests: Digests = b""  # content digest per seen id (see the module docstring)
     # Facts superseded while their anchor (booking, issue) was unknown: see the module docstring.
     spare: tuple[Spare, ...] = ()
-    # Alerts already emitted: (rule, occurred_at, detainer id or "") -> "firing" | "resolved";
-    # write through ``record_emitted`` (the default is a shared read-only empty mapping).
-    emitted: Mapping[EmittedKey, str] = field(default_factory=_no_emitted)
-    # Due time of this case's pending timer entry (engine bookkeeping, rebuilt on recovery).
-    timer_at: int | None = None
-    # The rules' findings for the case as it is now (engine cache: rules are pure functions of
-    # the case, so a timer pass reuses them); ``apply`` clears it. Not state: never stored.
-    findings: list[Finding] | None = field(default=None, compare=False, repr=False)
 
     def detainer(self, detainer_id: str) -> Detainer:
         for record in self.detainers:
@@ -148,13 +128,6 @@ class Case:
         record = Detainer(detainer_id)
         self.detainers = (*self.detainers, record)
         return record
-
-    def record_emitted(self, key: EmittedKey, state: str) -> None:
-        emitted = self.emitted
-        if not isinstance(emitted, dict):
-            emitted = dict(emitted)
-            self.emitted = emitted
-        emitted[key] = state
 
 
 def add_seen(seen: Seen, event_id: str) -> Seen:
@@ -348,7 +321,6 @@ def apply(case: Case, event: Event, mark: int | None = None, digest: bytes | Non
     body = event.body
     at = event.at
     event_id = event.event_id
-    case.findings = None
     remember(case, event_id, content_digest(event) if digest is None else digest)
     dropped = 0
     if at > case.last_event_at:
@@ -457,7 +429,8 @@ def _contradicted(case: Case) -> bool:
 
 
 def to_primitive(case: Case) -> dict[str, Any]:
-    """A JSON-able dict (for a changelog-backed table); ``from_primitive`` inverts it."""
+    """The case's facts as a JSON-able dict; ``fields_of`` inverts it. The stored record adds
+    the engine's bookkeeping (``record.to_primitive``)."""
     return {
         "b": case.booking_id,
         "j": case.jurisdiction,
@@ -482,12 +455,6 @@ def to_primitive(case: Case) -> dict[str, Any]:
         "ce": [case.custody_end_at, case.custody_end_phase, case.custody_end_event],
         "l": case.last_event_at,
         "s": sorted(case.seen),
-        # [rule, at, state] for a booking-level alert (the layout before per-detainer keys),
-        # [rule, at, state, detainer] for a per-detainer one.
-        "e": [
-            [rule, at, state, detainer] if detainer else [rule, at, state]
-            for (rule, at, detainer), state in case.emitted.items()
-        ],
     } | _optional_primitive(case)
 
 
@@ -506,40 +473,32 @@ def _intern_or_none(text: str | None) -> str | None:
     return None if text is None else _intern(text)
 
 
-def _emitted_entry(entry: list[Any]) -> tuple[EmittedKey, str]:
-    """One stored emitted entry. A changelog written before per-detainer keys holds
-    ``[rule, at, state]`` for every alert: it loads with no detainer, and ``alerts.reconcile``
-    lets the first detainer's finding with that rule and time continue it under its old id (so
-    its ``resolved`` matches the ``firing`` already sent); the other detainers fire anew."""
-    if len(entry) == 3:
-        rule, at, state = entry
-        return (rule, at, ""), state
-    rule, at, state, detainer = entry
-    return (rule, at, detainer), state
+def fields_of(data: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of ``Case`` stored by ``to_primitive`` (any record layout so far)."""
+    seen = seen_of(data["s"])
+    return {
+        "booking_id": data["b"],
+        "jurisdiction": _intern_or_none(data["j"]),
+        "timezone": _intern_or_none(data["z"]),
+        "booked_at": data["bk"][0],
+        "booking_event": data["bk"][1],
+        "charges": _share(tuple(_share((s, c)) for s, c in data["c"])),
+        "hits": tuple(
+            Hit(at, _intern(status), _intern(level), e) for at, status, level, e in data["h"]
+        ),
+        "detainers": tuple(Detainer(*d) for d in data["d"]),
+        "eligible_at": data["el"][0],
+        "eligible_event": data["el"][1],
+        "custody_end_at": data["ce"][0],
+        "custody_end_phase": _intern_or_none(data["ce"][1]),
+        "custody_end_event": data["ce"][2],
+        "last_event_at": data["l"],
+        "seen": seen,
+        "digests": _digests_of(seen, data.get("sd")),
+        "spare": tuple((str(s[0]), int(s[1]), s[2], s[3]) for s in data.get("sp", ())),
+    }
 
 
 def from_primitive(data: dict[str, Any]) -> Case:
-    emitted = dict(_emitted_entry(entry) for entry in data["e"])
-    seen = seen_of(data["s"])
-    return Case(
-        booking_id=data["b"],
-        jurisdiction=_intern_or_none(data["j"]),
-        timezone=_intern_or_none(data["z"]),
-        booked_at=data["bk"][0],
-        booking_event=data["bk"][1],
-        charges=_share(tuple(_share((s, c)) for s, c in data["c"])),
-        hits=tuple(
-            Hit(at, _intern(status), _intern(level), e) for at, status, level, e in data["h"]
-        ),
-        detainers=tuple(Detainer(*d) for d in data["d"]),
-        eligible_at=data["el"][0],
-        eligible_event=data["el"][1],
-        custody_end_at=data["ce"][0],
-        custody_end_phase=_intern_or_none(data["ce"][1]),
-        custody_end_event=data["ce"][2],
-        last_event_at=data["l"],
-        seen=seen,
-        digests=_digests_of(seen, data.get("sd")),
-        spare=tuple((str(s[0]), int(s[1]), s[2], s[3]) for s in data.get("sp", ())),
-        emitted=emitted or NO_EMITTED,
-    )
+    """The case of a stored record (its facts; ``record.from_primitive`` for the whole record)."""
+    return Case(**fields_of(data))

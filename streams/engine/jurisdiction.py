@@ -48,10 +48,12 @@ from streams.contract.timestamps import format, to_datetime
 from streams.engine import calendar
 from streams.engine.alerts import Alert, alert_id
 from streams.engine.case import Case, Detainer
+from streams.engine.queries import earliest_hit
+from streams.engine.rules.jurisdiction_share import LOW_PRIORITY_SHARE
 from streams.engine.watermark import NEVER
 from streams.policy.model import Policy
 
-RULE = "jurisdiction_low_priority_share"
+RULE = LOW_PRIORITY_SHARE.name
 
 Evaluated = Callable[[str, int, float | None, int], None]  # jurisdiction, E_D, share, count
 
@@ -83,8 +85,8 @@ def fact_of(case: Case, detainer: Detainer) -> DetainerFact | None:
     assert issued is not None
     if case.booked_at is None or case.booked_at > issued or not case.jurisdiction:
         return None
-    hits = [h for h in case.hits if h.at <= issued]
-    level = min(hits, key=lambda h: (h.at, h.event_id)).level if hits else None
+    hit = earliest_hit(case, issued)
+    level = hit.level if hit is not None else None
     mark = detainer.issued_mark
     known = issued if mark is None or mark < issued else mark
     return DetainerFact(

@@ -1,6 +1,6 @@
 """Local detainer policies layered over the federal rules: which hold breaks which clause.
 
-Pure: a case and a jurisdiction's :class:`LocalPolicy` in, breaches out (``rules.py`` turns them
+Pure: a case and a jurisdiction's :class:`LocalPolicy` in, breaches out (``rules/local.py`` turns them
 into ``local_policy_violation`` findings). A *hold* is custody on an issued, not lifted detainer
 after the person became release-eligible; it starts at ``max(eligible_at, issued_at)``.
 
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from streams.engine.case import Case, Detainer
+from streams.engine.queries import booked_by, earliest_hit, hold_end
 from streams.policy.model import HonorClause, LocalPolicy
 
 _CLAUSE_ORDER = {"decline_all": 0, "honor_when": 1, "max_hold": 2}
@@ -38,18 +39,10 @@ class Breach:
     details: dict[str, Any]
 
 
-def _first(*moments: int | None) -> int | None:
-    present = [m for m in moments if m is not None]
-    return min(present) if present else None
-
-
 def known_level(case: Case, at: int) -> tuple[str, str] | None:
     """(conviction level, hit event id) of the earliest hit at or before ``at``."""
-    hits = [h for h in case.hits if h.at <= at]
-    if not hits:
-        return None
-    hit = min(hits, key=lambda h: (h.at, h.event_id))
-    return hit.level, hit.event_id
+    hit = earliest_hit(case, at)
+    return None if hit is None else (hit.level, hit.event_id)
 
 
 def clause_holds(
@@ -70,7 +63,7 @@ def honorable(case: Case, overlay: LocalPolicy, at: int) -> bool:
     """Does one ``honor_when`` alternative hold on what the case knew at ``at``?"""
     known = known_level(case, at)
     level = known[0] if known else None
-    charges = case.charges if case.booked_at is not None and case.booked_at <= at else ()
+    charges = case.charges if booked_by(case, at) else ()
     return any(clause_holds(clause, level, charges) for clause in overlay.honor_when)
 
 
@@ -115,7 +108,7 @@ def breaches(case: Case, overlay: LocalPolicy) -> Iterator[Breach]:
         if not candidates:
             continue
         at, clause = min(candidates, key=lambda c: (c[0], _CLAUSE_ORDER[c[1]]))
-        ended = _first(case.custody_end_at, detainer.lifted_at)
+        ended = hold_end(case, detainer)
         if ended is not None and ended <= at:
             continue
         known = known_level(case, at)

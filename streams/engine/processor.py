@@ -21,6 +21,7 @@ from streams.engine.alerts import Alert, Emit, reconcile
 from streams.engine.case import Case, apply, digest_of
 from streams.engine.event_clock import Frontier, Held, HeldQueue
 from streams.engine.jurisdiction import DetainerFact, fact_of
+from streams.engine.record import CaseRecord
 from streams.engine.watermark import NEVER, Watermark
 from streams.policy.model import Policy
 
@@ -76,13 +77,13 @@ class Engine:
         self,
         policy: Policy,
         emit: Emit,
-        store: MutableMapping[str, Case] | None = None,
+        store: MutableMapping[str, CaseRecord] | None = None,
         watermark: Watermark | None = None,
         on_fact: Callable[[DetainerFact], None] | None = None,
         on_settled: Settled | None = None,
     ) -> None:
         self.policy = policy
-        self.cases: MutableMapping[str, Case] = {} if store is None else store
+        self.cases: MutableMapping[str, CaseRecord] = {} if store is None else store
         self.watermark = watermark or Watermark(policy.allowed_lateness)
         # The event clock: the corroborated frontier, and the events waiting for it.
         self.frontier = Frontier(policy.clock_quorum)
@@ -229,15 +230,16 @@ class Engine:
         if self._admission.check(case if case is not None else Case(event.booking_id), event):
             self.stats.unlisted_jurisdiction += 1
 
-    def _apply(self, case: Case | None, event: Event, mark: int) -> None:
+    def _apply(self, case: CaseRecord | None, event: Event, mark: int) -> None:
         if case is None:
-            case = Case(event.booking_id)
+            case = CaseRecord(event.booking_id)
         at = event.at
         if at < mark:
             self.stats.late[event.type] += 1
         if at > self.newest_applied:
             self.newest_applied = at
         dropped = apply(case, event, mark)
+        case.findings = None  # the case changed: the rules' cached findings no longer hold
         if dropped:
             self.stats.inconsistent_ignored += dropped
         self.stats.accepted[event.type] += 1
@@ -306,46 +308,67 @@ class Engine:
         self.stats.alerts[(alert["rule"], alert["state"])] += 1
         self._emit_out(alert)
 
-    def _reconcile(self, case: Case, timer: bool = False) -> None:
+    def _reconcile(self, case: CaseRecord, timer: bool = False) -> None:
+        """Bring one case up to the watermark, in four steps: emit the alerts it has reached,
+        report detainer facts to the jurisdiction monitor (timer passes only), then evict the
+        case or schedule its next look, and write it back to the store."""
         mark = self.watermark.value
-        due: int | None = None
-        detainers = case.detainers
-        if detainers:
-            # Rules are pure functions of the case, so its findings hold until ``apply`` changes
-            # it (and clears them): a timer pass, which only moved the watermark, reuses them.
-            findings = case.findings
-            if findings is None:
-                findings = case.findings = rules.evaluate(case, self.policy, self._places)
-            if findings or case.emitted:
-                due = reconcile(case, findings, mark, self.policy, self._emit)
-            if self.on_fact is not None:
-                for detainer in detainers:
-                    issued = detainer.issued_at
-                    if issued is None or detainer.reported:
-                        continue
-                    if timer and issued <= mark:
-                        detainer.reported = True
-                        fact = fact_of(case, detainer)
-                        if fact is not None:
-                            self.on_fact(fact)
-                    elif due is None or issued < due:
-                        due = issued  # may be <= mark: then it is reported at the next timer pass
-        elif case.emitted:  # no detainer, no finding: only what was emitted can still resolve
-            due = reconcile(case, (), mark, self.policy, self._emit)
+        due = self._emit_reached(case, mark)
+        if self.on_fact is not None and case.detainers:
+            due = self._report_facts(case, mark, timer, due)
         if case.custody_end_at is not None:
             evict_at = max(case.last_event_at, case.custody_end_at) + self._retention
             if due is None and evict_at <= mark:
                 self._evict(case)
                 return
             due = evict_at if due is None else min(due, evict_at)
-        if due is not None and (case.timer_at is None or due < case.timer_at):
-            case.timer_at = due
-            heapq.heappush(self._timers, (due, case.booking_id))
+        self._schedule(case, due)
         self.cases[case.booking_id] = (
             case  # write back: a no-op for a dict, a changelog entry for a table
         )
 
-    def _evict(self, case: Case) -> None:
+    def _emit_reached(self, case: CaseRecord, mark: int) -> int | None:
+        """Emit the firing/resolved alerts the watermark has reached; the next time one is due.
+
+        Rules are pure functions of the case, so its findings hold until an event is applied to
+        it (``_apply`` clears them): a timer pass, which only moved the watermark, reuses them.
+        Without a detainer there is no finding: only what was emitted can still resolve.
+        """
+        if not case.detainers:
+            return reconcile(case, (), mark, self.policy, self._emit) if case.emitted else None
+        findings = case.findings
+        if findings is None:
+            findings = case.findings = rules.evaluate(case, self.policy, self._places)
+        if findings or case.emitted:
+            return reconcile(case, findings, mark, self.policy, self._emit)
+        return None
+
+    def _report_facts(
+        self, case: CaseRecord, mark: int, timer: bool, due: int | None
+    ) -> int | None:
+        """Each issued detainer's fact goes to the jurisdiction monitor once, from a timer pass
+        after the watermark reached its issue time; until then its issue time is a due time."""
+        assert self.on_fact is not None
+        for detainer in case.detainers:
+            issued = detainer.issued_at
+            if issued is None or detainer.reported:
+                continue
+            if timer and issued <= mark:
+                detainer.reported = True
+                fact = fact_of(case, detainer)
+                if fact is not None:
+                    self.on_fact(fact)
+            elif due is None or issued < due:
+                due = issued  # may be <= mark: then it is reported at the next timer pass
+        return due
+
+    def _schedule(self, case: CaseRecord, due: int | None) -> None:
+        """A timer entry at ``due`` unless the case already has one at or before it."""
+        if due is not None and (case.timer_at is None or due < case.timer_at):
+            case.timer_at = due
+            heapq.heappush(self._timers, (due, case.booking_id))
+
+    def _evict(self, case: CaseRecord) -> None:
         self.stats.evicted += 1
         if case.booked_at is None:
             self.stats.evicted_without_booking += 1

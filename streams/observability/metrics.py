@@ -18,9 +18,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 
 from streams.contract import timestamps
 from streams.contract.schemas import schema
-from streams.engine.case import Case
+from streams.engine.record import CaseRecord
+from streams.engine.rules import RULES
 from streams.engine.watermark import NEVER
-from streams.policy.model import RULES, Policy
+from streams.policy.model import Policy
 from streams.streaming.partition import Outcome
 
 # Milliseconds matter on the hot path; 0.025 s is the p99 alert threshold.
@@ -187,10 +188,10 @@ class WorkerMetrics:
 
     def _prime(self) -> None:
         """Create every bounded label set at 0, so the first increase is seen by rate()."""
-        for rule in RULES:
-            info = self.policy.rules.get(rule)
+        for name, rule in RULES.items():  # every declared rule (streams/engine/rules/)
+            info = self.policy.rules.get(name, rule.info)
             for state in ("firing", "resolved"):
-                self.alerts.labels(rule, info.severity if info else "warning", state)
+                self.alerts.labels(name, info.severity, state)
         for reason in DEAD_LETTER_REASONS:
             self.dead_letters.labels(reason)
         for kind in EVENT_TYPES:
@@ -290,7 +291,7 @@ class WorkerMetrics:
 
     def refresh(
         self,
-        cases: Iterable[Case],
+        cases: Iterable[CaseRecord],
         watermarks: Iterable[int],
         lags: dict[tuple[str, int], int],
         last_fetch: float | None = None,
@@ -368,6 +369,6 @@ class ReplayPublisher:
         self._add(m.event_clock, ("released",), stats.released)
         self._add(m.event_clock, ("future",), stats.future)
         for (rule, state), n in (stats.alerts + replay.monitor_alerts).items():
-            info = self.metrics.policy.rules.get(rule)
-            self._add(m.alerts, (rule, info.severity if info else "warning", state), n)
+            info = self.metrics.policy.rules.get(rule) or RULES[rule].info
+            self._add(m.alerts, (rule, info.severity, state), n)
         m.refresh(engine.cases.values(), [engine.watermark.value], {})

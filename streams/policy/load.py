@@ -14,10 +14,9 @@ import fastjsonschema
 import holidays
 
 from streams.contract.schemas import policy_validator
+from streams.engine.rules import RULES
 from streams.policy.durations import parse_duration
 from streams.policy.model import (
-    OPTIONAL_RULES,
-    RULES,
     Calendar,
     HoldLimit,
     HonorClause,
@@ -35,18 +34,11 @@ CATEGORIES = {"violent", "drug", "property", "traffic", "immigration", "other"}
 SEVERITIES = {"felony", "misdemeanor", "infraction"}
 DAY = 86_400_000_000
 
-#: Used when a policy file written before these rules existed leaves them out of [rules].
-DEFAULT_RULE_INFO = {
-    "local_policy_violation": RuleInfo(
-        "critical",
-        "The jurisdiction's own detainer policy (see details.local_policy and details.clause).",
-    ),
-    "jurisdiction_low_priority_share": RuleInfo(
-        "warning",
-        "Morton memo (June 2010) priorities: the jurisdiction's share of detainers on Level 3 and "
-        "non-criminal hits is far above the national share (55% of FY2011 removals).",
-    ),
-}
+
+def default_rule_info() -> dict[str, RuleInfo]:
+    """Severity and basis of each rule a policy file may leave out of [rules] (a rule added
+    after the first policy files were written), from the rule's declaration."""
+    return {name: rule.info for name, rule in RULES.items() if not rule.required}
 
 
 #: A policy is a few KiB (a table of every US county would be well under a MiB).
@@ -259,8 +251,8 @@ def _build(raw: dict[str, Any], source: str) -> Policy:
         if spec["severity"] not in ("critical", "warning"):
             raise ValueError(f"rule {name}: severity must be critical or warning")
         rules[name] = RuleInfo(spec["severity"], str(spec["basis"]))
-    for name in OPTIONAL_RULES:
-        rules.setdefault(name, DEFAULT_RULE_INFO[name])
+    for name, info in default_rule_info().items():
+        rules.setdefault(name, info)
     missing = set(RULES) - rules.keys()
     if missing:
         raise ValueError(f"[rules] lacks {', '.join(sorted(missing))}")

@@ -7,18 +7,8 @@ from typing import Literal
 
 Counting = Literal["business", "elapsed"]
 
-RULES = (
-    "hold_limit_exceeded",
-    "hold_limit_approaching",
-    "detainer_on_citizen",
-    "detainer_without_hit",
-    "non_priority_detainer",
-    "detainer_copy_not_served",
-    "local_policy_violation",
-    "jurisdiction_low_priority_share",
-)
-#: Rules a policy file may leave out of [rules] (added after the first policy files were written).
-OPTIONAL_RULES = ("local_policy_violation", "jurisdiction_low_priority_share")
+# The rules themselves (names, default severity and basis) are declared in
+# streams/engine/rules/: this module is plain data and imports nothing of the engine.
 
 
 @dataclass(frozen=True, slots=True)

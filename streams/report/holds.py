@@ -10,7 +10,8 @@ One pass over the log feeds:
 * a fold of the accepted events into :class:`~streams.engine.case.Case` records (the engine's
   ``apply``; lines the replay dead-lettered are skipped), from which the facts are computed: the
   deadline with :func:`streams.engine.calendar.deadline`, the policy's form definitions and the
-  jurisdiction's zone (``policy.timezone_for``), as the rule does.
+  jurisdiction's zone (``policy.timezone_for``), and the violations by calling the engine's
+  ``hold_limit_exceeded`` rule itself.
 
 The computed violations are compared with the alerts by alert id (the engine's deterministic
 :func:`~streams.engine.alerts.alert_id`): any difference is listed in ``HoldReport.mismatches``
@@ -27,9 +28,9 @@ from typing import Any
 
 from streams.contract.decode import Decoder, Rejected
 from streams.contract.timestamps import HOUR
-from streams.engine import calendar
 from streams.engine.alerts import Alert, alert_id
 from streams.engine.case import Case, Detainer, apply
+from streams.engine.rules import RULES, Context
 from streams.engine.watermark import NEVER
 from streams.policy.model import HoldLimit, Policy
 from streams.replay.runner import DeadLetterSink, InProcessReplay
@@ -258,35 +259,31 @@ class _Violation:
 
 
 def _violations(case: Case, policy: Policy, as_of: int) -> list[_Violation]:
-    """What :func:`streams.engine.rules.hold_limit_exceeded` finds, per issued detainer, plus
-    the detainers that stayed within the limit (``fires`` False, ``over`` 0)."""
+    """What the engine's ``hold_limit_exceeded`` rule finds, per issued detainer (called through
+    its declaration, so the report can never disagree with the rule), plus the detainers that
+    stayed within the limit (``fires`` False, ``over`` 0)."""
     out: list[_Violation] = []
     if case.eligible_at is None:
         return out
-    zone_name = policy.timezone_for(case.jurisdiction, case.timezone)
+    ctx = Context(case, policy)
+    rule = RULES[RULE].evaluate
+    assert rule is not None
+    found = {finding.detainer: finding for finding in rule(ctx)}
     enabled = policy.rule_enabled(RULE, case.jurisdiction)
     for detainer in case.detainers:
         if detainer.issued_at is None or detainer.form is None:
             continue
-        deadline = calendar.deadline(
-            case.eligible_at,
-            policy.forms[detainer.form],
-            zone_name,
-            policy.calendar.country,
-            policy.holiday_subdivision(case.jurisdiction),
-        )
-        at = max(deadline, detainer.issued_at)
-        ended = _first(case.custody_end_at, detainer.lifted_at)
-        violated = ended is None or ended > at
-        fires = enabled and violated and at <= as_of
+        deadline = ctx.deadline(detainer)
+        finding = found.get(detainer.detainer_id)
+        if finding is None:  # within the limit: ended at or before it
+            out.append(_Violation(detainer, deadline, max(deadline, detainer.issued_at), False, 0))
+            continue
+        fires = enabled and finding.at <= as_of
+        ended = finding.resolved_at
         end = as_of if ended is None else min(ended, as_of)
-        out.append(_Violation(detainer, deadline, at, fires, max(end - at, 0) if fires else 0))
+        over = max(end - finding.at, 0) if fires else 0
+        out.append(_Violation(detainer, deadline, finding.at, fires, over))
     return out
-
-
-def _first(*moments: int | None) -> int | None:
-    present = [m for m in moments if m is not None]
-    return min(present) if present else None
 
 
 class ReportBuilder:

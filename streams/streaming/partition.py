@@ -32,10 +32,10 @@ from streams.contract.dead_letters import dead_letter
 from streams.contract.decode import Decoder, Rejected
 from streams.contract.events import Event
 from streams.engine.alerts import Emit
-from streams.engine.case import Case
 from streams.engine.clock import Clock
 from streams.engine.jurisdiction import DetainerFact
 from streams.engine.processor import Engine
+from streams.engine.record import CaseRecord
 from streams.engine.watermark import NEVER
 from streams.policy.model import Policy
 from streams.streaming import control as ctl
@@ -80,7 +80,7 @@ class PartitionDriver:
         topics: Iterable[str],
         policy: Policy,
         emit: Emit,
-        store: MutableMapping[str, Case] | None = None,
+        store: MutableMapping[str, CaseRecord] | None = None,
         decoder: Decoder | None = None,
         type_of_topic: dict[str, str] | None = None,
         on_fact: Callable[[DetainerFact], None] | None = None,

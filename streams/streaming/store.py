@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from kafka.partitioner.default import murmur2
 
-from streams.engine.case import Case, from_primitive, to_primitive
+from streams.engine.record import CaseRecord, from_primitive, to_primitive
 
 
 def partition_of(key: str, partitions: int) -> int:
@@ -20,27 +20,27 @@ def partition_of(key: str, partitions: int) -> int:
     return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 
-class TableStore(MutableMapping[str, Case]):
+class TableStore(MutableMapping[str, CaseRecord]):
     """Writes are kept until :meth:`flush`: the agent flushes only after the alerts a message
     caused are delivered, so a crash in between re-delivers the message to a case that has not
     yet recorded those alerts as sent (and they are sent again, with the same ids)."""
 
     def __init__(self, table: Any, partition: int, partitions: int) -> None:
         self._table = table
-        self._cases: dict[str, Case] = {}
+        self._cases: dict[str, CaseRecord] = {}
         self._dirty: set[str] = set()
         for raw_key, value in list(table.items()):
             key = raw_key.decode() if isinstance(raw_key, bytes) else str(raw_key)
             if value is not None and partition_of(key, partitions) == partition:
                 self._cases[key] = from_primitive(orjson.loads(value))
 
-    def __getitem__(self, key: str) -> Case:
+    def __getitem__(self, key: str) -> CaseRecord:
         return self._cases[key]
 
     def get(self, key: str, default: Any = None) -> Any:
         return self._cases.get(key, default)
 
-    def __setitem__(self, key: str, case: Case) -> None:
+    def __setitem__(self, key: str, case: CaseRecord) -> None:
         self._cases[key] = case
         self._dirty.add(key)
 

@@ -49,3 +49,16 @@ def test_the_contract_knows_nothing_of_the_engine() -> None:
 @pytest.mark.parametrize("module", ["headers.py", "partition.py", "stamp.py", "control.py"])
 def test_the_streaming_protocol_core_is_pure(module: str) -> None:
     assert offenders(files("streaming", module), KAFKA_CLIENTS) == []
+
+
+def test_the_policy_model_is_plain_data_the_engine_builds_on() -> None:
+    """The rules are declared in the engine and the policy loader reads them from there, so the
+    direction is model <- engine <- loader: the model (and the engine) must never import the
+    loader's side, or the packages would import each other in a cycle."""
+    assert offenders(files("policy", "model.py"), ("streams.engine",)) == []
+    assert offenders(files("engine"), ("streams.policy.load",)) == []
+
+
+def test_the_case_is_data_that_knows_nothing_of_rules_or_alerts() -> None:
+    """On the starting main case.py imported the rules (for the cached findings' type)."""
+    assert offenders(files("engine", "case.py"), ("streams.engine",)) == []

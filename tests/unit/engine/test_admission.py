@@ -21,8 +21,8 @@ from streams.cli.demo import sample_log
 from streams.contract import timestamps
 from streams.contract.dead_letters import original_bytes
 from streams.contract.decode import Decoder, Rejected
-from streams.engine.case import from_primitive, to_primitive
 from streams.engine.processor import DUPLICATE, Engine, collecting_engine
+from streams.engine.record import from_primitive, to_primitive
 from streams.generate.synthetic import generate
 from streams.policy.model import Policy
 from tests.support import Events, alert_set, firing, replay, resolved

@@ -12,8 +12,9 @@ from streams.contract import timestamps
 from streams.contract.decode import Decoder
 from streams.engine import rules
 from streams.engine.alerts import alert_id
-from streams.engine.case import Case, apply, from_primitive, to_primitive
+from streams.engine.case import Case, apply
 from streams.engine.processor import Engine
+from streams.engine.record import CaseRecord, from_primitive, to_primitive
 from streams.policy.model import Policy
 from tests.support import Events, firing, replay, resolved, two_detainers
 
@@ -113,14 +114,14 @@ class TestStoredStateOfEarlierVersions:
     """A changelog written before per-detainer keys stores ``[rule, at, state]`` per alert."""
 
     def test_a_three_element_emitted_entry_loads_without_a_detainer(self) -> None:
-        stored = to_primitive(Case("bk-old"))
+        stored = to_primitive(CaseRecord("bk-old"))
         stored["e"] = [[HOLD, 5, "firing"]]
         case = from_primitive(orjson.loads(orjson.dumps(stored)))
         assert dict(case.emitted) == {(HOLD, 5, ""): "firing"}
         assert to_primitive(case)["e"] == [[HOLD, 5, "firing"]]
 
     def test_a_per_detainer_entry_round_trips(self) -> None:
-        case = Case("bk-new")
+        case = CaseRecord("bk-new")
         case.record_emitted((HOLD, 5, "dt-2"), "resolved")
         restored = from_primitive(orjson.loads(orjson.dumps(to_primitive(case))))
         assert dict(restored.emitted) == {(HOLD, 5, "dt-2"): "resolved"}

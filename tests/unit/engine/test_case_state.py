@@ -15,17 +15,14 @@ from hypothesis import strategies as st
 from streams.contract.decode import Decoder
 from streams.engine import rules
 from streams.engine.case import (
-    NO_EMITTED,
     SEEN_TUPLE_MAX,
     Case,
     add_seen,
-    apply,
     charges_of,
-    from_primitive,
     seen_of,
-    to_primitive,
 )
 from streams.engine.processor import Engine
+from streams.engine.record import NO_EMITTED, CaseRecord, from_primitive, to_primitive
 from streams.generate.synthetic import generate
 from streams.policy.model import Policy
 from streams.replay.runner import InProcessReplay
@@ -58,7 +55,7 @@ def test_seen_does_not_depend_on_the_order_ids_arrive_in(
 
 
 def test_a_new_case_shares_its_empty_collections() -> None:
-    one, two = Case("bk-1"), Case("bk-2")
+    one, two = CaseRecord("bk-1"), CaseRecord("bk-2")
     assert one.emitted is two.emitted is NO_EMITTED
     assert (one.hits, one.detainers, one.seen) == ((), (), ())
     one.record_emitted(("detainer_without_hit", 1, "dt-1"), "firing")
@@ -161,12 +158,17 @@ def test_cached_findings_change_no_alert(policy: Policy) -> None:
     assert fast == _replay(policy, lines, _FreshEngine)
 
 
-def test_apply_forgets_the_cached_findings(policy: Policy) -> None:
+def test_applying_an_event_forgets_the_cached_findings(policy: Policy) -> None:
+    """The cache is the engine's (``CaseRecord.findings``): ``apply`` folds facts only, and the
+    engine drops the findings whenever it applies an event to the case (a timer pass keeps them)."""
     decoder = Decoder()
     ev = Events("bk-c", "America/New_York")
-    case = Case("bk-c")
+    engine = Engine(policy, lambda alert: None)
     for event in [ev.booking("2011-10-03 08:00"), ev.detainer("2011-10-03 10:00")]:
-        apply(case, decoder.decode(orjson.dumps(event)))
-    case.findings = rules.evaluate(case, policy)
-    apply(case, decoder.decode(orjson.dumps(ev.release("2011-10-04 10:00", "eligible"))))
-    assert case.findings is None
+        engine.process(decoder.decode(orjson.dumps(event)), observe=False)
+    case = engine.cases["bk-c"]
+    assert case.findings is not None  # evaluated when the detainer was applied
+    assert "hold_limit_exceeded" not in {f.rule for f in case.findings}  # not eligible yet
+    eligible = ev.release("2011-10-04 10:00", "eligible")
+    engine.process(decoder.decode(orjson.dumps(eligible)), observe=False)
+    assert "hold_limit_exceeded" in {f.rule for f in case.findings or []}  # not the stale cache

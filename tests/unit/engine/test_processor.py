@@ -168,7 +168,7 @@ class TestMemory:
         assert engine.open_cases() == 0
 
     def test_the_case_table_round_trips(self, policy: Policy, ny: Events) -> None:
-        from streams.engine.case import from_primitive, to_primitive
+        from streams.engine.record import from_primitive, to_primitive
 
         engine, _ = collecting_engine(policy)
         for event in [

@@ -10,6 +10,7 @@ from typing import Any, get_args, get_type_hints
 import pytest
 
 from streams.contract.schemas import policy_validator, schema
+from streams.engine.rules import RULES
 from streams.policy import durations
 from streams.policy.load import (
     CATEGORIES,
@@ -24,7 +25,7 @@ from streams.policy.load import (
     load_policy,
     parse_policy,
 )
-from streams.policy.model import OPTIONAL_RULES, RULES, Counting, RuleInfo
+from streams.policy.model import Counting, RuleInfo
 from tests.support import reference_validator
 
 POLICY = schema("policy")
@@ -72,7 +73,7 @@ def test_the_schema_lists_of_rules_forms_and_values_are_the_codes() -> None:
     """Not hand-restated unchecked: every enum of the schema equals the loader's or model's list."""
     rules = node("rules")
     assert list(rules["properties"]) == list(RULES)
-    assert set(rules["required"]) == set(RULES) - set(OPTIONAL_RULES)
+    assert set(rules["required"]) == {name for name, rule in RULES.items() if rule.required}
     assert POLICY["$defs"]["rule"]["enum"] == list(RULES)
     assert set(node("hold_limit.forms")["properties"]) == set(FORMS)
     assert set(node("hold_limit.forms")["required"]) == set(FORMS)

@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from streams.contract.timestamps import HOUR, parse
+from streams.engine.rules import RULES
 from streams.generate.synthetic import generate
 from streams.policy.model import HoldLimit, Policy
 from streams.report.holds import HoldReport, HoldRow, bucket_of, build_report, override_forms
@@ -288,3 +289,22 @@ class TestTwoDetainersOfOneBooking:
         assert report.totals()["exceeded"] == 1
         assert report.alerts_fired == 2
         assert report.mismatches == []
+
+
+class TestTheEngineRuleDecides:
+    def test_the_computed_violations_are_the_engine_rules_findings(
+        self, policy: Policy, handmade: list[bytes], until: int, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The report calls the declared hold_limit_exceeded rule, not a copy of it: a rule that
+        finds nothing leaves no computed violation (the replay, run with the same registry, fires
+        none either). On the starting main the report computed its own copy and still found D
+        and E exceeded."""
+        monkeypatch.setitem(
+            RULES,
+            "hold_limit_exceeded",
+            replace(RULES["hold_limit_exceeded"], evaluate=lambda ctx: iter(())),
+        )
+        report = build_report(handmade, policy, until=until)
+        assert [r.booking_id for r in report.rows if r.computed_exceeded] == []
+        assert report.mismatches == []
+        assert facts(row_of(report, "bk-A"))[1] == ny("2011-10-06 10:00")  # deadlines still shown
