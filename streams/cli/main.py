@@ -26,6 +26,7 @@ SUBCOMMANDS = (
     "report_bounds",
     "overlay_check",
     "worker",
+    "health",
     "topics",
     "alerts",
 )

@@ -51,7 +51,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         choices=("rocksdb", "memory"),
         help="case table store (default rocksdb; the changelog topic is the source of truth)",
     )
-    parser.add_argument("--data-dir", metavar="DIR", help="where RocksDB keeps its files")
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="where RocksDB keeps its files: DIR/worker-N, the first slot no other running "
+        "worker holds, so replicas may share one volume (default: under TMPDIR)",
+    )
     parser.add_argument(
         "--metrics-port",
         type=int,
@@ -132,12 +137,24 @@ def run(args: argparse.Namespace) -> int:
     from streams.streaming.app import WorkerConfig
     from streams.streaming.run import run_in_process
 
+    data_dir = args.data_dir
+    if data_dir and args.store == "rocksdb":
+        from pathlib import Path
+
+        from streams.streaming.datadir import NoFreeSlot, claim
+
+        try:  # the lock is held until this process exits
+            slot, _lock = claim(Path(data_dir))
+        except (NoFreeSlot, OSError) as exc:
+            raise UsageError(f"--data-dir {data_dir}: {exc}") from None
+        data_dir = str(slot)
+
     config = WorkerConfig(
         kafka=kafka_settings(args),
         policy=policy_from_args(args),
         clock=args.clock,
         store="rocksdb://" if args.store == "rocksdb" else "memory://",
-        data_dir=args.data_dir,
+        data_dir=data_dir,
         live_lateness_us=args.live_lateness,
         checkpoint_interval=args.checkpoint_interval,
         session_timeout=args.session_timeout,

@@ -8,6 +8,7 @@ and the jurisdictions of the policy table (any other is ``other``). Never a book
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter as Tally
 from collections.abc import Iterable
@@ -52,6 +53,10 @@ DEADLINE_LAG_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
 EVENT_TYPES = ("booking", "hit", "detainer", "release", "unknown")
 #: From the dead-letter schema's enum: the contract names every reason once.
 DEAD_LETTER_REASONS: tuple[str, ...] = tuple(schema("dead_letter")["properties"]["reason"]["enum"])
+#: A partition's clock counts as live while its watermark is within this of the wall clock:
+#: further behind, WatermarkStalled's threshold, it is still being set from a backlog (worker
+#: start, rebalance) or stalled, and its alerts are late for that reason, not the tick path's.
+LIVE_CLOCK_BOUND = 60.0
 SEVERITY = {"critical", "warning"}
 OTHER = "other"
 
@@ -118,7 +123,8 @@ class WorkerMetrics:
         )
         self.deadline_lag = Histogram(
             "holdwatch_deadline_alert_lag_seconds",
-            "Live mode: wall clock at emission minus the alert's occurred_at",
+            "Live mode: wall clock at emission minus the alert's occurred_at, for alerts fired by "
+            "the clock passing their deadline (not those a late event triggered)",
             buckets=DEADLINE_LAG_BUCKETS,
             registry=registry,
         )
@@ -145,9 +151,26 @@ class WorkerMetrics:
         )
         self.watermark = Gauge(
             "holdwatch_watermark_seconds",
-            "Event-time watermark, minimum over owned partitions (unix s)",
+            "Event-time watermark, minimum over owned partitions (unix s; NaN while the worker "
+            "owns no partition with a watermark)",
             registry=registry,
         )
+        self.watermark.set(math.nan)
+        # Silence must page (docs/operations.md, WatermarkStalled and BrokerUnreachable): whether
+        # the wall clock drives this worker's deadlines, and when the broker last answered it.
+        self.live_mode = Gauge(
+            "holdwatch_live_mode",
+            "1: live mode (--clock wall, deadlines fire by the wall clock, so the watermark must "
+            "follow it); 0: a recorded log in event time",
+            registry=registry,
+        )
+        self.broker_last_fetch = Gauge(
+            "holdwatch_broker_last_fetch_timestamp_seconds",
+            "Unix time of the last successful fetch response from the broker for any partition "
+            "this worker consumes (the worker's start until the first; NaN without a broker)",
+            registry=registry,
+        )
+        self.broker_last_fetch.set(math.nan)
         self.low_priority_share = Gauge(
             "holdwatch_jurisdiction_low_priority_share",
             "Rolling share of issued detainers whose hit shows L3 or no conviction",
@@ -160,6 +183,7 @@ class WorkerMetrics:
             registry=registry,
         )
         self.share_baseline.set(policy.monitor.baseline)
+        self._lag_keys: set[tuple[str, int]] = set()
         self._prime()
 
     def _prime(self) -> None:
@@ -222,14 +246,38 @@ class WorkerMetrics:
             )
 
     def observe_alert(
-        self, alert: dict[str, Any], received: float, produced: float, live: bool
+        self,
+        alert: dict[str, Any],
+        received: float,
+        produced: float,
+        live: bool,
+        watermark_before: int = NEVER,
     ) -> None:
+        """Count an alert once delivered; in live mode, time how late after its deadline.
+
+        ``watermark_before`` is the partition's watermark before the message whose processing
+        emitted the alert. Only an alert dated at or after it was fired by the clock passing its
+        deadline: that lag is the worker's promise (1 s). One dated before it was triggered by a
+        late event (a release reported hours late makes a hold already past its limit): its lag
+        is the feed's lateness, and counting it made DeadlineAlertLate fire falsely. Nor is an
+        alert timed when that watermark was not live (more than ``LIVE_CLOCK_BOUND`` behind the
+        wall clock, or none yet): a partition setting its clock from a backlog after a start or
+        a rebalance fires the late events' alerts from a timer too.
+        """
         self.alerts.labels(alert["rule"], alert["severity"], alert["state"]).inc()
         if received:
             self.stage_latency.labels("alert_produced").observe(produced - received)
-        if live and alert["state"] == "firing":
-            occurred = timestamps.parse(alert["occurred_at"]) / timestamps.MICROS
-            self.deadline_lag.observe(max(time.time() - occurred, 0.0))
+        if live and alert["state"] == "firing" and watermark_before != NEVER:
+            now = time.time()
+            occurred = timestamps.parse(alert["occurred_at"])
+            live_clock = now - watermark_before / timestamps.MICROS <= LIVE_CLOCK_BOUND
+            if live_clock and occurred >= watermark_before:
+                self.deadline_lag.observe(max(now - occurred / timestamps.MICROS, 0.0))
+
+    def started(self, live: bool) -> None:
+        """The worker starts: its mode, and its broker contact counted from now."""
+        self.live_mode.set(1 if live else 0)
+        self.broker_last_fetch.set(time.time())
 
     def observe_share(
         self, jurisdiction: str, midnight: int, share: float | None, count: int
@@ -246,6 +294,7 @@ class WorkerMetrics:
         cases: Iterable[CaseRecord],
         watermarks: Iterable[int],
         lags: dict[tuple[str, int], int],
+        last_fetch: float | None = None,
     ) -> None:
         known = self.policy.jurisdictions
         active: Tally[str] = Tally()
@@ -271,10 +320,19 @@ class WorkerMetrics:
             self.active_holds.labels(name).set(active[name])
             self.past_deadline.labels(name).set(past[name])
         marks = [w for w in watermarks if w != NEVER]
-        if marks:
-            self.watermark.set(min(marks) / timestamps.MICROS)
+        # None owned (all revoked, more workers than partitions): unknown, not the last value,
+        # which would look like a stalled clock.
+        self.watermark.set(min(marks) / timestamps.MICROS if marks else math.nan)
+        if last_fetch is not None:
+            self.broker_last_fetch.set(last_fetch)
         for (topic, partition), lag in lags.items():
             self.consumer_lag.labels(topic, str(partition)).set(lag)
+        # A partition this worker no longer reads (revoked, or no fetch yet since its
+        # assignment) stops being exported: its last lag, frozen, would be summed with the new
+        # owner's by ConsumerLagGrowing for as long as this worker lives.
+        for topic, partition in self._lag_keys - lags.keys():
+            self.consumer_lag.remove(topic, str(partition))
+        self._lag_keys = set(lags)
 
 
 class ReplayPublisher:

@@ -90,7 +90,8 @@ class WorkerConfig:
 class _Outbox:
     """Outputs of processed messages not yet delivered."""
 
-    alerts: list[tuple[int, dict[str, Any], float]] = field(default_factory=list)
+    # (partition, alert, received, the partition's watermark before the message)
+    alerts: list[tuple[int, dict[str, Any], float, int]] = field(default_factory=list)
     dead_letters: list[tuple[int, Any, dict[str, Any]]] = field(default_factory=list)
     barriers: list[tuple[str, int]] = field(default_factory=list)
 
@@ -130,6 +131,8 @@ class Worker:
         self.input_names = names.inputs
         self.type_of_topic = {names.name(base): kind for kind, base in TYPE_TO_TOPIC.items()}
         self.app = self._build_app()
+        if metrics is not None:
+            metrics.started(self.live)
         # The per-jurisdiction monitor: a repartition by jurisdiction and its own agent.
         from streams.streaming import jurisdictions
 
@@ -215,6 +218,7 @@ class Worker:
             (case for d in drivers for case in d.engine.cases.values()),
             (d.watermark for d in drivers),
             lags,
+            last_fetch_time(consumer),
         )
 
     async def _on_revoked(self, sender: Any, *args: Any, **kwargs: Any) -> None:
@@ -255,6 +259,7 @@ class Worker:
         message = event.message
         partition = message.partition
         driver = self.driver(partition)
+        clock_before = driver.engine.watermark.value  # tells deadline alerts from late events
         key = (
             message.key
             if message.key is None or isinstance(message.key, bytes)
@@ -268,7 +273,7 @@ class Worker:
         outbox, pending = self._outbox, self._pending
         pending.touched[partition] = (driver, event)
         for alert in self._alerts:
-            outbox.alerts.append((partition, alert, received))
+            outbox.alerts.append((partition, alert, received, clock_before))
         self._alerts.clear()
         metrics, live = self.metrics, self.live
         for outcome in outcomes:
@@ -283,23 +288,25 @@ class Worker:
         """Alerts and dead letters out and acknowledged by the broker, then the barriers."""
         outbox, self._outbox = self._outbox, _Outbox()
         metrics = self.metrics
-        sent: list[tuple[Any, dict[str, Any] | None, float]] = []
-        for partition, alert, received in outbox.alerts:
+        sent: list[tuple[Any, dict[str, Any] | None, float, int]] = []
+        for partition, alert, received, clock_before in outbox.alerts:
             delivered = await self.alerts_topic.send(
                 key=alert["booking_id"].encode() or None,
                 value=orjson.dumps(alert),
                 partition=partition,
             )
-            sent.append((delivered, alert, received))
+            sent.append((delivered, alert, received, clock_before))
         for partition, key, record in outbox.dead_letters:
             delivered = await self.dead_topic.send(
                 key=key, value=orjson.dumps(record), partition=partition
             )
-            sent.append((delivered, None, 0.0))
-        for delivered, maybe_alert, received in sent:
+            sent.append((delivered, None, 0.0, 0))
+        for delivered, maybe_alert, received, clock_before in sent:
             await delivered
             if metrics is not None and maybe_alert is not None:
-                metrics.observe_alert(maybe_alert, received, perf_counter(), self.live)
+                metrics.observe_alert(
+                    maybe_alert, received, perf_counter(), self.live, clock_before
+                )
         for run, partition in outbox.barriers:
             if partition in self.drivers:
                 await self._send_barrier(run, partition)
@@ -348,6 +355,29 @@ class Worker:
             for partition in range(self.config.kafka.partitions)
         ]
         await asyncio.gather(*sends)
+
+
+def last_fetch_time(consumer: Any) -> float | None:
+    """Unix time of the newest successful fetch response over this worker's partitions, or None.
+
+    aiokafka records it per partition (``AIOKafkaConsumer.last_poll_timestamp``, updated by every
+    fetch response, records or not, so an idle but connected worker stays fresh); Faust keeps
+    its aiokafka consumer on its consumer thread, the one private step here. While the broker is
+    unreachable no response comes and the value ages: ``BrokerUnreachable`` and
+    ``holdwatch health`` read that age. None before the first response after an assignment.
+    """
+    client = getattr(getattr(consumer, "_thread", None), "_consumer", None)
+    if client is None:
+        return None
+    newest: int | None = None
+    try:
+        for tp in client.assignment():
+            at = client.last_poll_timestamp(tp)
+            if at is not None and (newest is None or at > newest):
+                newest = at
+    except (AssertionError, RuntimeError):  # a rebalance on the consumer thread meanwhile
+        return None
+    return None if newest is None else newest / 1000
 
 
 def rule_names() -> tuple[str, ...]:

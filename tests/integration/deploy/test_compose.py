@@ -72,6 +72,8 @@ def test_worker_is_scalable() -> None:
         "9108",
         "--metrics-host",
         "0.0.0.0",
+        "--data-dir",
+        "/var/lib/holdwatch/state",
     ]
     assert worker["depends_on"]["topics"]["condition"] == "service_completed_successfully"
     assert worker["depends_on"]["kafka"]["condition"] == "service_healthy"
@@ -237,7 +239,7 @@ def test_dockerfile() -> None:
     assert re.fullmatch(r"python:3\.11\.\d+-slim(-\w+)?", base), base
     users = re.findall(r"^USER\s+(\S+)", text, re.M)
     assert users and users[-1].split(":")[0] not in {"root", "0"}
-    assert re.search(r"^HEALTHCHECK\b.*\n?.*/metrics", text, re.M)
+    assert re.search(r'^HEALTHCHECK\b.*\n?.*CMD \["holdwatch", "health"\]', text, re.M)
     assert "pip install /src" in text
     assert "holdwatch generate --bookings 3000 --seed 7 --out /data/sample.jsonl.gz" in text
     ignore = (REPO_ROOT / "deploy" / "Dockerfile.dockerignore").read_text().split()
@@ -288,3 +290,29 @@ def test_every_service_has_resource_limits_and_rotated_logs(name: str) -> None:
     logging = service["logging"]
     assert logging["driver"] == "json-file"
     assert logging["options"]["max-size"] and int(logging["options"]["max-file"]) >= 1
+
+
+def test_the_worker_state_is_on_a_named_volume_each_replica_in_a_slot_of_its_own() -> None:
+    """Issue 13 §2: the worker's RocksDB lived in the container's TMPDIR, lost with the
+    container (a full changelog recovery at every re-creation). Fails on main: no volume.
+    The volume is mounted at the image user's home (WORKDIR, owned by uid 10001), so a new
+    named volume gets that ownership; --data-dir is inside it, and the worker takes a slot
+    of its own there (streams/streaming/datadir.py), since every replica mounts the same volume."""
+    worker = _services()["worker"]
+    command = worker["command"]
+    data_dir = command[command.index("--data-dir") + 1]
+    mounts = dict(str(v).split(":", 1) for v in worker["volumes"])
+    [(volume, target)] = mounts.items()
+    assert volume in _compose()["volumes"]  # named, not a host path
+    assert data_dir.startswith(target.rstrip("/") + "/")
+    assert "--store" not in command  # RocksDB, the worker's default
+    dockerfile = (REPO_ROOT / "deploy" / "Dockerfile").read_text()
+    assert f"--home-dir {target}" in dockerfile and f"WORKDIR {target}" in dockerfile
+
+
+def test_the_worker_healthcheck_judges_broker_and_clock_not_only_metrics() -> None:
+    """Fails on main: the healthcheck only fetched /metrics, which answers without a broker."""
+    worker = _services()["worker"]
+    assert worker["healthcheck"]["test"] == ["CMD", "holdwatch", "health"]
+    assert worker["environment"]["HOLDWATCH_METRICS_PORT"] == "9108"
+    assert "9108" in worker["command"]
