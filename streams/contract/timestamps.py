@@ -138,7 +138,11 @@ def parse_full(text: str) -> int:
             except ValueError:
                 raise BadTimestamp(f"not an RFC 3339 timestamp: {text[:60]!r}") from exc
             offset = moment.utcoffset()
-            if offset is not None and (moment - offset).time() != _LAST_SECOND:
+            try:  # year 1 at a positive offset has no UTC instant in datetime's range
+                utc_time = None if offset is None else (moment - offset).time()
+            except OverflowError:
+                raise BadTimestamp(f"timestamp out of range: {text[:60]!r}") from exc
+            if utc_time is not None and utc_time != _LAST_SECOND:
                 raise BadTimestamp(
                     f"second 60 is a leap second only at 23:59:60 UTC: {text[:60]!r}"
                 ) from exc

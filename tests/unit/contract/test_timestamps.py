@@ -80,6 +80,7 @@ def mangled(draw: st.DrawFn) -> str:
 @example("1900-01-01T00:00:00+00:01")
 @example("2199-12-31T23:59:59-00:01")
 @example("2011-10-01T00:02:49+24:00")
+@example("0001-01-01T00:00:60+00:01")  # a leap second before year 1 in UTC: rejected, not OverflowError
 @example("2011-10-01T00:02:49-00:00")
 @example("2011-10-01t00:02:49z")
 @example("2011-10-01 00:02:49-07:00")
