@@ -22,11 +22,12 @@ from streams.cli.common import policy_from_args
 from streams.cli.errors import UsageError
 from streams.cli.files import check_port_free
 from streams.cli.worker import add_broker_flags, kafka_settings
+from streams.contract.vocabulary import AlertSeverity
 from streams.kafka.settings import KafkaSettings
 from streams.replay.runner import InProcessReplay
 from streams.replay.source import LogSource
 
-STYLE = {"critical": "bold red", "warning": "yellow"}
+STYLE: dict[AlertSeverity, str] = {"critical": "bold red", "warning": "yellow"}
 
 
 def sample_log() -> Path:

@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 
 from streams.cli.errors import UsageError
+from streams.contract.vocabulary import FORMS
 from streams.importers import MAPPINGS
-from streams.importers.convert import DEFAULT_FORM, FORMS, convert
+from streams.importers.convert import DEFAULT_FORM, convert
 from streams.importers.reader import ExportFormatError, read_records
 from streams.importers.writer import write_log
 

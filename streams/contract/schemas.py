@@ -17,8 +17,9 @@ from typing import Any
 
 import fastjsonschema
 
-MESSAGE_KINDS = ("booking", "hit", "detainer", "release", "alert", "dead_letter")
-EVENT_TYPES = ("booking", "hit", "detainer", "release")
+from streams.contract.vocabulary import EVENT_TYPES
+
+MESSAGE_KINDS = (*EVENT_TYPES, "alert", "dead_letter")
 ID_PREFIX = "urn:holdwatch:schema:"
 
 Validator = Callable[[Any], Any]

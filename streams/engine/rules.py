@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from streams.contract.timestamps import HOUR, format
+from streams.contract.vocabulary import ImmigrationStatus
 from streams.engine import calendar, local_policy
 from streams.engine.case import Case, Detainer
 from streams.policy.model import Policy
 
-CITIZEN_STATUSES = frozenset({"us_citizen", "naturalized_citizen"})
+CITIZEN_STATUSES: frozenset[ImmigrationStatus] = frozenset({"us_citizen", "naturalized_citizen"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,13 +34,13 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from streams.contract.vocabulary import FORMS, Form
 from streams.importers.mapping import ExportMapping, Row, RowKind, slug
 from streams.importers.reader import Record
 
 Event = dict[str, Any]
 
-FORMS = ("I-247-2011", "I-247A-2017")
-DEFAULT_FORM = "I-247A-2017"
+DEFAULT_FORM: Form = "I-247A-2017"
 MAX_CHARGES = 64  # booking.schema.json: charges maxItems
 LONGEST_SUFFIX = "-detainer-lifted"
 BOOKING_ID_MAX = 128 - len(LONGEST_SUFFIX)  # event ids are at most 128 characters

@@ -25,13 +25,14 @@ import enum
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+
+from streams.contract.vocabulary import ChargeCategory, ChargeSeverity
 
 Row = Mapping[str, str]
 """One data row of an export, keyed by header name (values are the raw text, never ``None``)."""
 
-Severity = Literal["felony", "misdemeanor", "infraction"]
-Category = Literal["violent", "drug", "property", "traffic", "immigration", "other"]
+Severity = ChargeSeverity  # the contract's (streams/contract/vocabulary.py)
+Category = ChargeCategory
 
 CODE_MAX = 128  # booking.schema.json: charges[].code maxLength
 REASON_MAX = 64  # release.schema.json: reason maxLength

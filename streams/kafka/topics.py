@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from streams.contract.vocabulary import EVENT_TYPES
+
 __all__ = [
     "DEFAULT_PARTITIONS",
     "DEFAULT_PREFIX",
@@ -35,17 +37,12 @@ DEFAULT_PARTITIONS = 8
 #: Base (un-prefixed) names.  Inputs and ``ticks`` are co-partitioned: same
 #: partition count and the same key (the person/case key), so a tick for a key
 #: lands on the same Faust worker as that key's events.
-INPUT_TOPICS: tuple[str, ...] = ("bookings", "hits", "detainers", "releases")
+#: Event ``type`` field -> base topic name (prefix with :meth:`TopicNames.for_type`): one topic
+#: per event type of the contract, named by its plural.
+TYPE_TO_TOPIC: Mapping[str, str] = {kind: f"{kind}s" for kind in EVENT_TYPES}
+INPUT_TOPICS: tuple[str, ...] = tuple(TYPE_TO_TOPIC.values())
 OUTPUT_TOPICS: tuple[str, ...] = ("alerts", "dead-letters")
 TICKS_TOPIC = "ticks"
-
-#: Event ``type`` field -> base topic name (prefix with :meth:`TopicNames.for_type`).
-TYPE_TO_TOPIC: Mapping[str, str] = {
-    "booking": "bookings",
-    "hit": "hits",
-    "detainer": "detainers",
-    "release": "releases",
-}
 
 
 class TopicMismatchError(RuntimeError):

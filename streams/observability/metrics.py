@@ -15,8 +15,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from streams.contract import timestamps
-from streams.contract.schemas import schema
+from streams.contract import timestamps, vocabulary
+from streams.contract.vocabulary import ALERT_STATES, DEAD_LETTER_REASONS
 from streams.engine.case import Case
 from streams.engine.watermark import NEVER
 from streams.policy.model import RULES, Policy
@@ -48,10 +48,8 @@ STAGES = ("validated", "processed", "decided", "alert_produced")
 EVENT_LAG_BUCKETS = (0.1, 0.5, 1, 5, 10, 30, 60, 300, 600, 1800, 3600)
 # 1 s is the live-mode promise for deadline alerts.
 DEADLINE_LAG_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
-EVENT_TYPES = ("booking", "hit", "detainer", "release", "unknown")
-#: From the dead-letter schema's enum: the contract names every reason once.
-DEAD_LETTER_REASONS: tuple[str, ...] = tuple(schema("dead_letter")["properties"]["reason"]["enum"])
-SEVERITY = {"critical", "warning"}
+#: The event label: the contract's types, and ``unknown`` for an input that never had a valid one.
+EVENT_TYPES = (*vocabulary.EVENT_TYPES, "unknown")
 OTHER = "other"
 
 
@@ -165,7 +163,7 @@ class WorkerMetrics:
         """Create every bounded label set at 0, so the first increase is seen by rate()."""
         for rule in RULES:
             info = self.policy.rules.get(rule)
-            for state in ("firing", "resolved"):
+            for state in ALERT_STATES:
                 self.alerts.labels(rule, info.severity if info else "warning", state)
         for reason in DEAD_LETTER_REASONS:
             self.dead_letters.labels(reason)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
-Counting = Literal["business", "elapsed"]
+from streams.contract.vocabulary import AlertSeverity, Counting
 
 RULES = (
     "hold_limit_exceeded",
@@ -31,7 +30,7 @@ class HoldLimit:
 
 @dataclass(frozen=True, slots=True)
 class RuleInfo:
-    severity: Literal["critical", "warning"]
+    severity: AlertSeverity
     basis: str
 
 

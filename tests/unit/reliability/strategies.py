@@ -13,7 +13,9 @@ from typing import Any
 import orjson
 from hypothesis import strategies as st
 
-TYPES = ("booking", "hit", "detainer", "release")
+from streams.contract.vocabulary import EVENT_TYPES
+
+TYPES = EVENT_TYPES
 MAX = 64 * 1024
 
 REQUIRED = {

@@ -9,18 +9,14 @@ import pytest
 
 from streams.contract import timestamps
 from streams.engine.watermark import NEVER
+from streams.kafka.topics import INPUT_TOPICS, TYPE_TO_TOPIC
 from streams.policy.load import load_policy
 from streams.streaming import headers as hdr
 from streams.streaming.partition import PartitionDriver
 from tests.support import Events, signed_stamp, signed_tick
 
-TOPICS = ("bookings", "hits", "detainers", "releases")
-TYPE_OF_TOPIC = {
-    "bookings": "booking",
-    "hits": "hit",
-    "detainers": "detainer",
-    "releases": "release",
-}
+TOPICS = INPUT_TOPICS
+TYPE_OF_TOPIC = {topic: kind for kind, topic in TYPE_TO_TOPIC.items()}
 
 
 def test_processed_time_leaves_out_the_wait_for_the_watermark_merge() -> None:
