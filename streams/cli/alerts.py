@@ -21,8 +21,8 @@ from typing import Any, TextIO
 
 import orjson
 
-from streams.cli.errors import UsageError
 from streams.cli.worker import add_broker_flags, kafka_settings
+from streams.errors import UsageError
 from streams.kafka.settings import KafkaSettings
 from streams.streaming import headers as hdr
 

@@ -19,10 +19,10 @@ from rich.console import Console
 from rich.table import Table
 
 from streams.cli.common import policy_from_args
-from streams.cli.errors import UsageError
 from streams.cli.files import check_port_free
 from streams.cli.worker import add_broker_flags, kafka_settings
 from streams.contract.vocabulary import AlertSeverity
+from streams.errors import UsageError
 from streams.kafka.settings import KafkaSettings
 from streams.replay.runner import InProcessReplay
 from streams.replay.source import LogSource

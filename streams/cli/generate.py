@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Protocol
 
-from streams.cli.errors import UsageError
+from streams.errors import UsageError
 from streams.generate import calibration as cal
 from streams.generate.synthetic import SyntheticLog
 

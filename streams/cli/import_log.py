@@ -12,8 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from streams.cli.errors import UsageError
 from streams.contract.vocabulary import FORMS
+from streams.errors import UsageError
 from streams.importers import MAPPINGS
 from streams.importers.convert import DEFAULT_FORM, convert
 from streams.importers.reader import ExportFormatError, read_records

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from streams import keys
-from streams.cli.errors import UsageError
+from streams.errors import UsageError
 
 __all__ = [
     "DEV_KEY",

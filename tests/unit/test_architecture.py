@@ -49,3 +49,12 @@ def test_the_contract_knows_nothing_of_the_engine() -> None:
 @pytest.mark.parametrize("module", ["headers.py", "partition.py", "stamp.py", "control.py"])
 def test_the_streaming_protocol_core_is_pure(module: str) -> None:
     assert offenders(files("streaming", module), KAFKA_CLIENTS) == []
+
+
+def test_only_the_cli_imports_the_cli() -> None:
+    """The CLI sits on top: no lower layer may import it (on main, privacy, keys and the
+    streaming driver imported ``streams.cli.errors`` for ``UsageError``, now ``streams.errors``;
+    through privacy the pure contract reached the CLI)."""
+    lower = [path for path in sorted(PACKAGE.rglob("*.py")) if path.parent.name != "cli"]
+    lower.remove(PACKAGE / "__main__.py")  # ``python -m streams`` is the CLI's entry point
+    assert offenders(lower, ("streams.cli",)) == []
