@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from streams.contract.timestamps import HOUR, format
+from streams.contract.timestamps import HOUR, isoformat
 from streams.engine import calendar
 from streams.engine.case import Case
 from streams.engine.rules import Finding
@@ -61,7 +61,7 @@ def build_alert(
         "state": state,
         "booking_id": case.booking_id,
         "jurisdiction": case.jurisdiction or "",
-        "occurred_at": format(at, zone),
+        "occurred_at": isoformat(at, zone),
         "details": details,
         "policy": info.basis,
     }
@@ -71,7 +71,7 @@ def _resolved_details(
     case: Case, rule: str, details: dict[str, Any], at: int, ended: int, zone_name: str
 ) -> dict[str, Any]:
     out = dict(details)
-    out["resolved_at"] = format(ended, calendar.zone(zone_name))
+    out["resolved_at"] = isoformat(ended, calendar.zone(zone_name))
     if rule == "hold_limit_exceeded":
         out["hours_over"] = round(max(ended - at, 0) / HOUR, 2)
     if case.custody_end_at is not None and case.custody_end_at == ended:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from streams.contract.timestamps import HOUR, format
+from streams.contract.timestamps import HOUR, isoformat
 from streams.contract.vocabulary import ImmigrationStatus
 from streams.engine import calendar, local_policy
 from streams.engine.case import Case, Detainer
@@ -103,7 +103,7 @@ class Context:
         self.zone = place.zone
 
     def ts(self, moment: int | None) -> str | None:
-        return None if moment is None else format(moment, self.zone)
+        return None if moment is None else isoformat(moment, self.zone)
 
     def deadline(self, detainer: Detainer) -> int:
         assert self.case.eligible_at is not None and detainer.form is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import builtins
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ def imports_of(path: Path) -> set[str]:
 
 
 def files(*parts: str) -> list[Path]:
+    """The package's Python files under ``parts`` (all of them without)."""
     target = PACKAGE.joinpath(*parts)
     return [target] if target.suffix == ".py" else sorted(target.rglob("*.py"))
 
@@ -58,3 +60,31 @@ def test_only_the_cli_imports_the_cli() -> None:
     lower = [path for path in sorted(PACKAGE.rglob("*.py")) if path.parent.name != "cli"]
     lower.remove(PACKAGE / "__main__.py")  # ``python -m streams`` is the CLI's entry point
     assert offenders(lower, ("streams.cli",)) == []
+
+
+def shadowed_builtins(path: Path) -> list[str]:
+    """Names that hide a builtin where code reads them bare: module-level functions and classes,
+    parameters and imports (a method such as ``logging.Filter.filter`` is an attribute: fine)."""
+    hidden = set(dir(builtins))
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    bound: list[tuple[int, str]] = [
+        (node.lineno, node.name)
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    ]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arguments):
+            every = [*node.posonlyargs, *node.args, *node.kwonlyargs, node.vararg, node.kwarg]
+            bound.extend((arg.lineno, arg.arg) for arg in every if arg is not None)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            bound.extend(
+                (node.lineno, alias.asname or alias.name.split(".")[0]) for alias in node.names
+            )
+    where = path.relative_to(PACKAGE.parent)
+    return [f"{where}:{line} {name}" for line, name in bound if name in hidden]
+
+
+def test_no_module_hides_a_builtin() -> None:
+    """``timestamps.format`` (imported bare as ``format`` by the engine) hid the builtin on
+    main, and ``make_event(type, ...)`` did; ruff's A rules (pyproject) keep it so, this says why."""
+    assert [hit for path in files() for hit in shadowed_builtins(path)] == []

@@ -142,7 +142,7 @@ def test_to_datetime_without_microseconds_is_the_same_moment(micros: int, zone_n
     reference = datetime.fromtimestamp(seconds, zone).replace(microsecond=rest)
     got = timestamps.to_datetime(micros, zone)
     assert (got, got.fold, got.utcoffset()) == (reference, reference.fold, reference.utcoffset())
-    assert timestamps.format(micros, zone) == reference.isoformat(
+    assert timestamps.isoformat(micros, zone) == reference.isoformat(
         timespec="microseconds" if rest else "seconds"
     )
 
@@ -184,4 +184,4 @@ class TestLeapSecond:
 
         event = Events("bk-leap").release("2016-12-31T23:59:60Z")
         decoded = Decoder().decode(orjson.dumps(event))
-        assert timestamps.format(decoded.at) == "2016-12-31T23:59:59.999999+00:00"
+        assert timestamps.isoformat(decoded.at) == "2016-12-31T23:59:59.999999+00:00"

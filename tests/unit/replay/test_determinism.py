@@ -23,7 +23,7 @@ def booking_events(draw: st.DrawFn, index: int) -> list[dict[str, Any]]:
     """One booking's events with random times, kinds and gaps: enough to reach every rule."""
     zone = draw(st.sampled_from(["America/New_York", "America/Phoenix", "America/Chicago"]))
     ev = Events(f"bk-{index}", zone)
-    at = lambda minutes: timestamps.format(START + minutes * MINUTE)  # noqa: E731
+    at = lambda minutes: timestamps.isoformat(START + minutes * MINUTE)  # noqa: E731
     booked = draw(st.integers(0, 3 * 24 * 60))
     category = draw(st.sampled_from(["traffic", "drug"]))
     events = [ev.booking(at(booked), charges=[("misdemeanor", category)])]
@@ -76,7 +76,7 @@ def shuffled_within(events: list[dict[str, Any]], lateness: int, seed: int) -> l
     return [e for _, _, e in sorted(keyed, key=lambda k: (k[0], k[1]))]
 
 
-UNTIL = timestamps.format(START + 20 * 24 * 60 * MINUTE)
+UNTIL = timestamps.isoformat(START + 20 * 24 * 60 * MINUTE)
 common = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

@@ -64,12 +64,12 @@ def test_a_live_event_ahead_of_the_wall_clock_is_the_dead_letter_future() -> Non
     assert outcome.dead_letter is not None and outcome.dead_letter["reason"] == "future"
     assert driver.floors["bookings"] == NEVER  # it moved nothing
     # Within the skew it is applied, and raises the floor only to the wall clock minus lateness.
-    soon = ev.hit(timestamps.format(now + policy.max_clock_skew))
+    soon = ev.hit(timestamps.isoformat(now + policy.max_clock_skew))
     [outcome], _ = driver.on_message("hits", b"bk-live", orjson.dumps(soon), None, 1)
     assert outcome.result == "accepted"
     assert driver.floors["hits"] == now - policy.allowed_lateness
     clock.advance(2 * 3600)
-    later = ev.hit(timestamps.format(now + 2 * policy.max_clock_skew))
+    later = ev.hit(timestamps.isoformat(now + 2 * policy.max_clock_skew))
     [outcome], _ = driver.on_message("hits", b"bk-live", orjson.dumps(later), None, 2)
     assert outcome.result == "accepted"  # the wall clock caught up
 
