@@ -140,7 +140,8 @@ def run(args: argparse.Namespace) -> int:
     rate = f", {s.events / elapsed:,.0f} events/s" if elapsed > 0 else ""
     print(
         f"holdwatch generate: {s.bookings} bookings, {s.events} events ({s.hits} hits, "
-        f"{s.detainers} detainers) -> {args.out} in {elapsed:.1f} s{rate}",
+        f"{s.detainers} detainers; noise: {s.duplicates} duplicates, {s.out_of_order} out of "
+        f"order, {s.late} late, {s.early_events} early) -> {args.out} in {elapsed:.1f} s{rate}",
         file=sys.stderr,
     )
     return 0

@@ -72,7 +72,3 @@ def policy_validator() -> Validator:
     Not a message kind: it checks the TOML policy read as JSON (see streams/policy/load.py).
     """
     return fastjsonschema.compile(schema("policy"), handlers={"urn": _resolve})
-
-
-def validator(kind: str) -> Validator:
-    return validators()[kind]

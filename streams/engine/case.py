@@ -36,15 +36,9 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from streams.contract.events import DIGEST_SIZE, Event, content_digest
-from streams.contract.vocabulary import Phase
 
 if TYPE_CHECKING:
     from streams.engine.rules import Finding
-
-#: The release phases that end custody (typed: mypy checks each against the contract's phases).
-CUSTODY_END_PHASES: frozenset[Phase] = frozenset(
-    {"released", "transferred_to_ice", "transferred_other"}
-)
 
 #: Up to this many event ids, ``Case.seen`` is a sorted tuple (a set costs 216 bytes empty).
 SEEN_TUPLE_MAX = 8

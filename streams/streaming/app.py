@@ -33,7 +33,6 @@ import orjson
 
 from streams.contract.decode import Decoder
 from streams.engine.clock import Clock, SystemClock
-from streams.engine.rules import RULES
 from streams.kafka.settings import KafkaSettings
 from streams.kafka.topics import TYPE_TO_TOPIC
 from streams.observability.metrics import WorkerMetrics
@@ -348,7 +347,3 @@ class Worker:
             for partition in range(self.config.kafka.partitions)
         ]
         await asyncio.gather(*sends)
-
-
-def rule_names() -> tuple[str, ...]:
-    return tuple(RULES)

@@ -8,7 +8,7 @@ import fastjsonschema
 import pytest
 from jsonschema import Draft202012Validator
 
-from streams.contract.schemas import MESSAGE_KINDS, load_schemas, schema_dir, validator
+from streams.contract.schemas import MESSAGE_KINDS, load_schemas, schema_dir, validators
 from tests.support import REPO, Events, reference_validator
 
 ev = Events("bk-s")
@@ -43,7 +43,7 @@ def test_the_checkout_schemas_are_the_ones_loaded() -> None:
 
 @pytest.mark.parametrize("kind", SAMPLES)
 def test_samples_pass_both_validators(kind: str) -> None:
-    validator(kind)(SAMPLES[kind])
+    validators()[kind](SAMPLES[kind])
     reference_validator(kind).validate(SAMPLES[kind])
 
 
@@ -61,13 +61,13 @@ def test_samples_pass_both_validators(kind: str) -> None:
 def test_bad_samples_fail_both_validators(kind: str, change: dict) -> None:
     bad = {**SAMPLES[kind], **change}
     with pytest.raises(fastjsonschema.JsonSchemaValueException):
-        validator(kind)(bad)
+        validators()[kind](bad)
     assert not reference_validator(kind).is_valid(bad)
 
 
 def test_an_issued_detainer_needs_its_form() -> None:
     bad = {k: v for k, v in SAMPLES["detainer"].items() if k != "form"}
     with pytest.raises(fastjsonschema.JsonSchemaValueException):
-        validator("detainer")(bad)
+        validators()["detainer"](bad)
     served = {**bad, "action": "served"}
-    validator("detainer")(served)
+    validators()["detainer"](served)

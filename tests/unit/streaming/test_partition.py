@@ -8,6 +8,7 @@ import orjson
 import pytest
 
 from streams.contract import timestamps
+from streams.engine.clock import ManualClock
 from streams.engine.watermark import NEVER
 from streams.kafka.topics import INPUT_TOPICS, TYPE_TO_TOPIC
 from streams.policy.load import load_policy
@@ -49,8 +50,6 @@ def test_processed_time_leaves_out_the_wait_for_the_watermark_merge() -> None:
 
 def test_a_live_event_ahead_of_the_wall_clock_is_the_dead_letter_future() -> None:
     """Issue 12 §1, live mode (fails before it: the event was applied and moved the watermark)."""
-    from streams.engine.clock import ManualClock
-
     now = timestamps.parse("2018-03-05T14:00:00Z")
     clock = ManualClock(now)
     policy = load_policy()
