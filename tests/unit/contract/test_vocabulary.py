@@ -19,11 +19,11 @@ from streams.contract.schemas import EVENT_TYPES, MESSAGE_KINDS, load_schemas, s
 
 #: Each declaration and the schema enums that state it (kind, JSON pointer of the enum).
 DECLARED: dict[tuple[str, str], tuple[str, ...]] = {
-    ("booking", "/properties/charges/items/properties/severity/enum"): v.CHARGE_SEVERITIES,
-    ("booking", "/properties/charges/items/properties/category/enum"): v.CHARGE_CATEGORIES,
+    ("common", "/$defs/charge_severity/enum"): v.CHARGE_SEVERITIES,
+    ("common", "/$defs/charge_category/enum"): v.CHARGE_CATEGORIES,
+    ("common", "/$defs/conviction_level/enum"): v.CONVICTION_LEVELS,
     ("hit", "/properties/database/enum"): v.HIT_DATABASES,
     ("hit", "/properties/status/enum"): v.IMMIGRATION_STATUSES,
-    ("hit", "/properties/conviction_level/enum"): v.CONVICTION_LEVELS,
     ("detainer", "/properties/action/enum"): v.DETAINER_ACTIONS,
     ("detainer", "/properties/form/enum"): v.FORMS,
     ("release", "/properties/phase/enum"): v.PHASES,
@@ -33,14 +33,11 @@ DECLARED: dict[tuple[str, str], tuple[str, ...]] = {
     ("dead_letter", "/properties/original_encoding/enum"): v.ORIGINAL_ENCODINGS,
 }
 
-#: Enums the policy schema repeats for its own settings, by the name of their last key: they must
-#: equal the message schemas' declaration (the policy names levels, charges and forms the events
-#: carry). Rule names (the alert's and the policy's ``rule`` enums) are the rules' own declaration,
-#: checked with the rules.
+#: Enums the policy schema states for its own settings, by the name of their last key (one per
+#: form, one per rule). Levels and charges it shares with the events by reference (common schema).
+#: Rule names (the alert's and the policy's ``rule`` enums) are the rules' own declaration, checked
+#: with the rules.
 POLICY_KEYS: dict[str, tuple[str, ...]] = {
-    "conviction_level": v.CONVICTION_LEVELS,
-    "charge_category": v.CHARGE_CATEGORIES,
-    "charge_severity": v.CHARGE_SEVERITIES,
     "counting": v.COUNTINGS,
     "severity": v.ALERT_SEVERITIES,
 }
@@ -94,6 +91,18 @@ def test_every_declaration_is_in_a_schema() -> None:
     """A declaration whose schema enum moved or vanished is stale, not silently unchecked."""
     found = {(kind, pointer) for kind, pointer, _ in every_enum()}
     assert set(DECLARED) <= found
+
+
+def test_events_and_policy_share_levels_and_charges_by_reference() -> None:
+    """Stated once in schemas/ too: the hit, the booking's charges and the policy refer to the
+    common schema's levels and charges (on main each restated the values)."""
+    common = "urn:holdwatch:schema:common#/$defs/"
+    charge = schema("booking")["properties"]["charges"]["items"]["properties"]
+    assert schema("hit")["properties"]["conviction_level"]["$ref"] == common + "conviction_level"
+    assert charge["severity"]["$ref"] == common + "charge_severity"
+    assert charge["category"]["$ref"] == common + "charge_category"
+    for name in ("conviction_level", "charge_severity", "charge_category"):
+        assert schema("policy")["$defs"][name]["$ref"] == common + name
 
 
 def test_the_event_types_are_the_schemas_with_a_type_constant() -> None:
