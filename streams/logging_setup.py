@@ -190,7 +190,7 @@ def install(every: float = 10.0) -> BrokerOutageFilter:
     """Attach the outage filter to the root handlers (call after logging is configured)."""
     outage = BrokerOutageFilter(every)
     root = logging.getLogger()
-    for handler in root.handlers or [logging.lastResort]:
-        if handler is not None:
-            handler.addFilter(outage)
+    last_resort = [] if logging.lastResort is None else [logging.lastResort]
+    for handler in root.handlers or last_resort:
+        handler.addFilter(outage)
     return outage

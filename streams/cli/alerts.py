@@ -166,7 +166,7 @@ class AlertTail:
         if hdr.header(record.headers, hdr.BARRIER) is not None or not record.value:
             return None
         try:
-            alert = orjson.loads(record.value)
+            alert: dict[str, Any] = orjson.loads(record.value)
             key = (str(alert["alert_id"]), str(alert["state"]))
         except (orjson.JSONDecodeError, KeyError, TypeError):
             print(
@@ -179,7 +179,7 @@ class AlertTail:
         self.seen[key] = None
         if len(self.seen) > DEDUPE_WINDOW:
             self.seen.popitem(last=False)
-        return alert  # type: ignore[no-any-return]
+        return alert
 
     def caught_up(self) -> bool:
         for tp in self.partitions:

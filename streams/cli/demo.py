@@ -120,11 +120,14 @@ def run(args: argparse.Namespace) -> int:
             f"broker {settings.brokers[0]}, worker metrics http://127.0.0.1:{args.metrics_port}/metrics"
         )
         replay = KafkaReplay(settings, policy, speed)
+
+        def on_alert(alert: dict[str, Any]) -> None:
+            received.append(alert)
+            show(alert)
+
         with LogSource(str(log)) as source:
             try:
-                summary = replay.run(
-                    source.lines(), None, lambda a: (received.append(a), show(a)), dead.append
-                )
+                summary = replay.run(source.lines(), None, on_alert, dead.append)
             except ReplayTimeout as exc:
                 raise UsageError(str(exc)) from None
 

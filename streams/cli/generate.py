@@ -24,7 +24,7 @@ class _Sink(Protocol):
     def writelines(self, lines: Iterable[bytes], /) -> None: ...
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "generate",
         help="write a synthetic recorded event log calibrated to published figures",

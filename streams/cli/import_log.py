@@ -20,7 +20,7 @@ from streams.importers.reader import ExportFormatError, read_records
 from streams.importers.writer import write_log
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     formats = ", ".join(sorted(MAPPINGS))
     p = sub.add_parser(
         "import",

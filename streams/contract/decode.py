@@ -17,7 +17,7 @@ import orjson
 from streams.contract import timestamps
 from streams.contract.events import Event, make_event
 from streams.contract.schemas import Validator, validators
-from streams.contract.vocabulary import EVENT_TYPES, DeadLetterReason
+from streams.contract.vocabulary import EVENT_TYPES, DeadLetterReason, EventType
 from streams.privacy import Pseudonymizer, from_env
 
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -45,7 +45,10 @@ class Decoder:
         # Built at start: in production (HOLDWATCH_ENV) a missing pseudonym key stops the process here.
         self.pseudonymizer = pseudonymizer or from_env()
         every = validators()
-        self._validators: dict[str, Validator] = {kind: every[kind] for kind in EVENT_TYPES}
+        # By the ``type`` as read: the event type it is (typed) and its validator.
+        self._validators: dict[str, tuple[EventType, Validator]] = {
+            kind: (kind, every[kind]) for kind in EVENT_TYPES
+        }
 
     def decode(
         self, raw: bytes, *, expected_type: str | None = None, key: bytes | None = None
@@ -61,10 +64,11 @@ class Decoder:
             raise Rejected("invalid_json", str(exc)) from None
         if not isinstance(body, dict):
             raise Rejected("not_an_object", f"JSON {type(body).__name__}, expected an object")
-        kind = body.get("type")
-        check = self._validators.get(kind) if isinstance(kind, str) else None
-        if check is None:
-            raise Rejected("unknown_type", f"type {str(kind)[:40]!r} is not one of {EVENT_TYPES}")
+        found = body.get("type")
+        known = self._validators.get(found) if isinstance(found, str) else None
+        if known is None:
+            raise Rejected("unknown_type", f"type {str(found)[:40]!r} is not one of {EVENT_TYPES}")
+        kind, check = known
         if expected_type is not None and kind != expected_type:
             raise Rejected("type_topic_mismatch", f"type {kind!r} on the {expected_type} topic")
         try:
@@ -94,7 +98,7 @@ class Decoder:
             body["jurisdiction"] = intern(body["jurisdiction"])
             if zone_name is not None:
                 body["timezone"] = intern(zone_name)
-        return make_event(kind, booking_id, body["event_id"], at, body)  # type: ignore[arg-type]
+        return make_event(kind, booking_id, body["event_id"], at, body)
 
 
 @functools.lru_cache(maxsize=1024)
