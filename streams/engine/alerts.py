@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from streams.contract.timestamps import HOUR, isoformat
+from streams.contract.vocabulary import AlertState
 from streams.engine import calendar
 from streams.engine.case import Case
 from streams.engine.rules import Finding
@@ -47,7 +48,7 @@ def build_alert(
     policy: Policy,
     case: Case,
     rule: str,
-    state: str,
+    state: AlertState,
     at: int,
     details: dict[str, Any],
     detainer_id: str = "",

@@ -45,6 +45,7 @@ from datetime import date
 from typing import Any
 
 from streams.contract.timestamps import isoformat, to_datetime
+from streams.contract.vocabulary import AlertState
 from streams.engine import calendar
 from streams.engine.alerts import Alert, alert_id
 from streams.engine.case import Case, Detainer
@@ -314,7 +315,12 @@ class ShareMonitor:
         }
 
     def _alert(
-        self, juris: str, state: str, at: int, details: dict[str, Any], order: int | None = None
+        self,
+        juris: str,
+        state: AlertState,
+        at: int,
+        details: dict[str, Any],
+        order: int | None = None,
     ) -> Alert:
         info = self.policy.rules[RULE]
         return {
