@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streams.contract import timestamps
+from streams.contract.vocabulary import FORMS
 from streams.policy.model import Policy
 from tests.support import Events, alert_set, replay
 
@@ -39,9 +40,7 @@ def booking_events(draw: st.DrawFn, index: int) -> list[dict[str, Any]]:
         )
     if draw(st.booleans()):
         issued = booked + draw(st.integers(0, 900))
-        events.append(
-            ev.detainer(at(issued), form=draw(st.sampled_from(["I-247-2011", "I-247A-2017"])))
-        )
+        events.append(ev.detainer(at(issued), form=draw(st.sampled_from(FORMS))))
         served = draw(maybe_minutes)
         if served is not None:
             events.append(ev.detainer(at(issued + served), action="served"))
