@@ -36,7 +36,6 @@ from streams.policy.load import load_policy
 
 RULE = "hold_limit_exceeded"
 POLICY = load_policy()
-CUSTODY_END = {"released", "transferred_to_ice", "transferred_other"}
 
 
 def micros(text: str) -> int:

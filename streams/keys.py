@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from streams.cli.errors import UsageError
+from streams.errors import UsageError
 
 ENV_MODE = "HOLDWATCH_ENV"
 MIN_KEY_BYTES = 16

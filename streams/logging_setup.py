@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import logging
 import re
-import time
+
+from streams.contract.timestamps import MICROS
+from streams.engine.clock import Clock, MonotonicClock
 
 __all__ = ["BrokerOutageFilter", "NoIdentifiers", "install", "redact", "redact_person_ids"]
 
@@ -126,10 +128,10 @@ _ADDRESS = re.compile(r"\('([^']+)', (\d+)\)|(\d+\.\d+\.\d+\.\d+:\d+)")
 
 
 class BrokerOutageFilter(logging.Filter):
-    def __init__(self, every: float = 10.0, clock: object = time.monotonic) -> None:
+    def __init__(self, every: float = 10.0, clock: Clock | None = None) -> None:
         super().__init__()
         self.every = every
-        self.clock = clock
+        self.clock = clock or MonotonicClock()
         self.since: float | None = None
         self.last_report = 0.0
         self.suppressed = 0
@@ -140,7 +142,7 @@ class BrokerOutageFilter(logging.Filter):
         if record.name.startswith("holdwatch"):
             return True
         message = record.getMessage()
-        now = self.clock()  # type: ignore[operator]
+        now = self.clock.now() / MICROS
         if not _CONNECTION_TROUBLE.search(message):
             if self.since is not None and record.levelno < logging.WARNING:
                 self.log.warning(
@@ -188,7 +190,7 @@ def install(every: float = 10.0) -> BrokerOutageFilter:
     """Attach the outage filter to the root handlers (call after logging is configured)."""
     outage = BrokerOutageFilter(every)
     root = logging.getLogger()
-    for handler in root.handlers or [logging.lastResort]:
-        if handler is not None:
-            handler.addFilter(outage)
+    last_resort = [] if logging.lastResort is None else [logging.lastResort]
+    for handler in root.handlers or last_resort:
+        handler.addFilter(outage)
     return outage

@@ -21,8 +21,8 @@ from typing import Any, TextIO
 
 import orjson
 
-from streams.cli.errors import UsageError
 from streams.cli.worker import add_broker_flags, kafka_settings
+from streams.errors import UsageError
 from streams.kafka.settings import KafkaSettings
 from streams.streaming import headers as hdr
 
@@ -130,8 +130,6 @@ class AlertTail:
         self.settings = settings
         self.topic = settings.topics.alerts
         self.seen: OrderedDict[tuple[str, str], None] = OrderedDict()
-        self.duplicates = 0
-        self.skipped = 0
         try:
             self.consumer = KafkaConsumer(
                 **settings.kafka_python_kwargs(), enable_auto_commit=False, group_id=None
@@ -166,25 +164,22 @@ class AlertTail:
     def handle(self, record: Any) -> dict[str, Any] | None:
         """The alert in ``record``, or None for a control record, a bad value or a re-delivery."""
         if hdr.header(record.headers, hdr.BARRIER) is not None or not record.value:
-            self.skipped += 1
             return None
         try:
-            alert = orjson.loads(record.value)
+            alert: dict[str, Any] = orjson.loads(record.value)
             key = (str(alert["alert_id"]), str(alert["state"]))
         except (orjson.JSONDecodeError, KeyError, TypeError):
-            self.skipped += 1
             print(
                 f"holdwatch alerts tail: skipped a record that is not an alert at {record.topic}/{record.partition}@{record.offset}",
                 file=sys.stderr,
             )
             return None
         if key in self.seen:
-            self.duplicates += 1
             return None
         self.seen[key] = None
         if len(self.seen) > DEDUPE_WINDOW:
             self.seen.popitem(last=False)
-        return alert  # type: ignore[no-any-return]
+        return alert
 
     def caught_up(self) -> bool:
         for tp in self.partitions:

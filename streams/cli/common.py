@@ -18,8 +18,8 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from streams.cli.errors import UsageError
 from streams.contract import timestamps
+from streams.errors import UsageError
 from streams.policy.durations import parse_duration
 from streams.policy.load import PolicyError, load_policy
 from streams.policy.model import Policy

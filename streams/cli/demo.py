@@ -20,16 +20,17 @@ from rich.console import Console
 from rich.table import Table
 
 from streams.cli.common import policy_from_args
-from streams.cli.errors import UsageError
 from streams.cli.files import check_port_free
 from streams.cli.worker import add_broker_flags, kafka_settings
+from streams.contract.vocabulary import AlertSeverity
 from streams.engine.rules import RULES
+from streams.errors import UsageError
 from streams.kafka.settings import KafkaSettings
 from streams.policy.model import Policy
 from streams.replay.runner import InProcessReplay
 from streams.replay.source import LogSource
 
-STYLE = {"critical": "bold red", "warning": "yellow"}
+STYLE: dict[AlertSeverity, str] = {"critical": "bold red", "warning": "yellow"}
 
 
 def sample_log() -> Path:
@@ -122,11 +123,14 @@ def run(args: argparse.Namespace) -> int:
             f"broker {settings.brokers[0]}, worker metrics http://127.0.0.1:{args.metrics_port}/metrics"
         )
         replay = KafkaReplay(settings, policy, speed)
+
+        def on_alert(alert: dict[str, Any]) -> None:
+            received.append(alert)
+            show(alert)
+
         with LogSource(str(log)) as source:
             try:
-                summary = replay.run(
-                    source.lines(), None, lambda a: (received.append(a), show(a)), dead.append
-                )
+                summary = replay.run(source.lines(), None, on_alert, dead.append)
             except ReplayTimeout as exc:
                 raise UsageError(str(exc)) from None
 

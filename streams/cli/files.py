@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import IO, Any
 
-from streams.cli.errors import UsageError
+from streams.errors import UsageError
 
 Identity = tuple[str, Any, Any]
 

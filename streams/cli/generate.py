@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Protocol
 
-from streams.cli.errors import UsageError
+from streams.errors import UsageError
 from streams.generate import calibration as cal
 from streams.generate.synthetic import SyntheticLog
 
@@ -24,7 +24,7 @@ class _Sink(Protocol):
     def writelines(self, lines: Iterable[bytes], /) -> None: ...
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "generate",
         help="write a synthetic recorded event log calibrated to published figures",
@@ -140,7 +140,8 @@ def run(args: argparse.Namespace) -> int:
     rate = f", {s.events / elapsed:,.0f} events/s" if elapsed > 0 else ""
     print(
         f"holdwatch generate: {s.bookings} bookings, {s.events} events ({s.hits} hits, "
-        f"{s.detainers} detainers) -> {args.out} in {elapsed:.1f} s{rate}",
+        f"{s.detainers} detainers; noise: {s.duplicates} duplicates, {s.out_of_order} out of "
+        f"order, {s.late} late, {s.early_events} early) -> {args.out} in {elapsed:.1f} s{rate}",
         file=sys.stderr,
     )
     return 0

@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 
-from streams.cli.errors import UsageError
+from streams.errors import UsageError
 
 
 def default_url() -> str:

@@ -12,14 +12,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from streams.cli.errors import UsageError
+from streams.contract.vocabulary import BOUNDS, FORMS
+from streams.errors import UsageError
 from streams.importers import MAPPINGS
-from streams.importers.convert import BOUNDS, DEFAULT_FORM, FORMS, convert
+from streams.importers.convert import DEFAULT_FORM, convert
 from streams.importers.reader import ExportFormatError, read_records
 from streams.importers.writer import write_log
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     formats = ", ".join(sorted(MAPPINGS))
     p = sub.add_parser(
         "import",

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from streams import __version__
-from streams.cli.errors import UsageError
+from streams.errors import UsageError
 from streams.logging_setup import redact_person_ids
 
 # Module names under streams.cli, in the order they appear in --help.

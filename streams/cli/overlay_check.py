@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from streams.cli.common import add_policy_flags, policy_from_args
-from streams.cli.errors import UsageError
+from streams.errors import UsageError
 from streams.importers.reader import ExportFormatError
 from streams.report.overlay_check import OverlayCheck, check, read_decisions
 

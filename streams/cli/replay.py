@@ -10,7 +10,6 @@ from contextlib import ExitStack, suppress
 import orjson
 
 from streams.cli.common import add_policy_flags, byte_progress, policy_from_args, timestamp_arg
-from streams.cli.errors import UsageError
 from streams.cli.files import (
     Interrupted,
     SignalGuard,
@@ -18,6 +17,7 @@ from streams.cli.files import (
     refuse_clobbering,
     serve_metrics,
 )
+from streams.errors import UsageError
 from streams.replay.runner import InProcessReplay
 from streams.replay.sinks import JsonLinesWriter, SinkError
 from streams.replay.source import LogSource, SourceError

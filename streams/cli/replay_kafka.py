@@ -11,9 +11,9 @@ import orjson
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from streams.cli.common import policy_from_args, stderr
-from streams.cli.errors import UsageError
 from streams.cli.files import Interrupted, SignalGuard, open_for_writing, refuse_clobbering
 from streams.cli.worker import kafka_settings
+from streams.errors import UsageError
 from streams.kafka.settings import KafkaSettings
 from streams.policy.model import Policy
 from streams.replay.sinks import JsonLinesWriter, SinkError

@@ -16,9 +16,9 @@ from pathlib import Path
 from rich.console import Console
 
 from streams.cli.common import add_policy_flags, byte_progress, policy_from_args, timestamp_arg
-from streams.cli.errors import UsageError
 from streams.cli.files import refuse_clobbering
-from streams.policy.load import FORMS
+from streams.contract.vocabulary import FORMS
+from streams.errors import UsageError
 from streams.replay.source import LogSource, SourceError
 from streams.report.holds import HoldReport, ReportBuilder
 from streams.report.render import print_report, write_csv, write_json

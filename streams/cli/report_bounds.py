@@ -15,9 +15,9 @@ from pathlib import Path
 from rich.console import Console
 
 from streams.cli.common import add_policy_flags, policy_from_args
-from streams.cli.errors import UsageError
 from streams.cli.files import refuse_clobbering
-from streams.policy.load import FORMS
+from streams.contract.vocabulary import FORMS
+from streams.errors import UsageError
 from streams.replay.source import LogSource, SourceError
 from streams.report.bounds import build_bounds
 from streams.report.render_bounds import (

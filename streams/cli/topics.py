@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from streams.cli.common import policy_from_args
-from streams.cli.errors import UsageError
 from streams.cli.worker import add_broker_flags, kafka_settings
+from streams.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

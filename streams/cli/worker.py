@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from streams.cli.common import add_policy_flags, duration_arg, policy_from_args
-from streams.cli.errors import UsageError
 from streams.cli.files import check_port_free
+from streams.errors import UsageError
 from streams.kafka.settings import KafkaSettings, add_cli_arguments
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from streams.contract.vocabulary import DeadLetterReason, OriginalEncoding
 
-def dead_letter(raw: bytes, reason: str, detail: str, **where: Any) -> dict[str, Any]:
+
+def dead_letter(raw: bytes, reason: DeadLetterReason, detail: str, **where: Any) -> dict[str, Any]:
     """A record valid against ``dead_letter.schema.json``; ``where`` is line or topic/partition/offset/key."""
     text, encoding = encode_bytes(raw)
     record: dict[str, Any] = {
@@ -22,7 +24,7 @@ def dead_letter(raw: bytes, reason: str, detail: str, **where: Any) -> dict[str,
     return record
 
 
-def encode_bytes(raw: bytes) -> tuple[str, str]:
+def encode_bytes(raw: bytes) -> tuple[str, OriginalEncoding]:
     """UTF-8 text when it is text, otherwise base64, so the original survives JSON exactly."""
     try:
         return raw.decode("utf-8"), "utf-8"

@@ -1,67 +1,19 @@
-"""Typed views of the four event kinds (TypedDicts: no per-event allocation beyond the dict)."""
+"""A validated event: its kind, ids and parsed time beside the body as decoded.
+
+The body stays the dict orjson decoded (no per-event view object); its fields are the schemas',
+and their enumerated values are typed in :mod:`streams.contract.vocabulary`.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any
 
 import orjson
 
-EventType = Literal["booking", "hit", "detainer", "release"]
-
-
-class Charge(TypedDict):
-    code: str
-    severity: Literal["felony", "misdemeanor", "infraction"]
-    category: Literal["violent", "drug", "property", "traffic", "immigration", "other"]
-
-
-class BookingBody(TypedDict):
-    type: Literal["booking"]
-    event_id: str
-    booking_id: str
-    occurred_at: str
-    person_id: str
-    jurisdiction: str
-    timezone: NotRequired[str]
-    charges: list[Charge]
-    precision: NotRequired[Literal["second", "day"]]
-    bound: NotRequired[Literal["lower", "upper"]]
-
-
-class HitBody(TypedDict):
-    type: Literal["hit"]
-    event_id: str
-    booking_id: str
-    occurred_at: str
-    database: str
-    status: str
-    conviction_level: Literal["L1", "L2", "L3", "none"]
-
-
-class DetainerBody(TypedDict):
-    type: Literal["detainer"]
-    event_id: str
-    booking_id: str
-    occurred_at: str
-    detainer_id: str
-    action: Literal["issued", "served", "lifted"]
-    form: NotRequired[str]
-    precision: NotRequired[Literal["second", "day"]]
-    bound: NotRequired[Literal["lower", "upper"]]
-
-
-class ReleaseBody(TypedDict):
-    type: Literal["release"]
-    event_id: str
-    booking_id: str
-    occurred_at: str
-    phase: Literal["eligible", "released", "transferred_to_ice", "transferred_other"]
-    reason: NotRequired[str]
-    precision: NotRequired[Literal["second", "day"]]
-    bound: NotRequired[Literal["lower", "upper"]]
+from streams.contract.vocabulary import EventType
 
 
 @dataclass(slots=True, frozen=True)
@@ -85,16 +37,16 @@ _new = object.__new__
 
 
 def make_event(
-    type: EventType, booking_id: str, event_id: str, at: int, body: dict[str, Any]
+    kind: EventType, booking_id: str, event_id: str, at: int, body: dict[str, Any]
 ) -> Event:
-    """``Event(type, booking_id, event_id, at, body)``, built in about half the time.
+    """``Event(kind, booking_id, event_id, at, body)``, built in about half the time.
 
     A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``; the decoder
     builds one event per message, so it fills the slots directly. Equal to the ``Event(...)`` it
     stands for (tests/unit/contract/test_decode.py).
     """
     event: Event = _new(Event)
-    _set_type(event, type)
+    _set_type(event, kind)
     _set_booking_id(event, booking_id)
     _set_event_id(event, event_id)
     _set_at(event, at)

@@ -17,8 +17,9 @@ from typing import Any
 
 import fastjsonschema
 
-MESSAGE_KINDS = ("booking", "hit", "detainer", "release", "alert", "dead_letter")
-EVENT_TYPES = ("booking", "hit", "detainer", "release")
+from streams.contract.vocabulary import EVENT_TYPES
+
+MESSAGE_KINDS = (*EVENT_TYPES, "alert", "dead_letter")
 ID_PREFIX = "urn:holdwatch:schema:"
 
 Validator = Callable[[Any], Any]
@@ -54,14 +55,46 @@ def _resolve(uri: str) -> dict[str, Any]:
     return load_schemas()[uri.split("#", 1)[0]]
 
 
+#: Keywords that may stand beside a reference to another document; kept when it is inlined.
+_ANNOTATIONS = frozenset({"description", "title", "$comment"})
+
+
+def _inlined(node: Any) -> Any:
+    """``node`` with each reference to another schema document replaced by what it names.
+
+    The documents keep their references: a definition shared by several messages (ids, times,
+    conviction levels, charges) is stated once, in common.schema.json. fastjsonschema compiles such
+    a reference to a function call per value that first formats the value's path (per charge of
+    every booking, per id and time of every event); inlined before compiling, the same checks run
+    as straight-line code. A target holding a reference of its own is left as a reference.
+    """
+    if isinstance(node, list):
+        return [_inlined(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if (
+        isinstance(ref, str)
+        and ref.startswith(ID_PREFIX)
+        and node.keys() - {"$ref"} <= _ANNOTATIONS
+    ):
+        uri, _, pointer = ref.partition("#")
+        target: Any = load_schemas()[uri]
+        for part in filter(None, pointer.split("/")):
+            target = target[part.replace("~1", "/").replace("~0", "~")]
+        if "$ref" not in json.dumps(target):
+            return {**target, **{key: value for key, value in node.items() if key != "$ref"}}
+    return {key: _inlined(value) for key, value in node.items()}
+
+
+def _compile(document: dict[str, Any]) -> Validator:
+    return fastjsonschema.compile(_inlined(document), handlers={"urn": _resolve})
+
+
 @functools.cache
 def validators() -> Mapping[str, Validator]:
     """One compiled validator per message kind, built on first use and kept for the process."""
-    store = load_schemas()
-    return {
-        kind: fastjsonschema.compile(store[ID_PREFIX + kind], handlers={"urn": _resolve})
-        for kind in MESSAGE_KINDS
-    }
+    return {kind: _compile(schema(kind)) for kind in MESSAGE_KINDS}
 
 
 @functools.cache
@@ -70,8 +103,4 @@ def policy_validator() -> Validator:
 
     Not a message kind: it checks the TOML policy read as JSON (see streams/policy/load.py).
     """
-    return fastjsonschema.compile(schema("policy"), handlers={"urn": _resolve})
-
-
-def validator(kind: str) -> Validator:
-    return validators()[kind]
+    return _compile(schema("policy"))

@@ -165,7 +165,7 @@ def to_datetime(micros: int, zone: tzinfo = UTC) -> datetime:
     return moment.replace(microsecond=rest) if rest else moment
 
 
-def format(micros: int, zone: tzinfo = UTC) -> str:
+def isoformat(micros: int, zone: tzinfo = UTC) -> str:
     """RFC 3339 with the zone's offset (local time reads better for monitors)."""
     moment = to_datetime(micros, zone)
     return moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds")

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from streams.contract.decode import Rejected
 from streams.contract.events import Event
-from streams.contract.timestamps import format
+from streams.contract.timestamps import isoformat
 from streams.engine.case import Case
 from streams.policy.model import Policy
 
@@ -84,7 +84,7 @@ class Admission:
         if booked is not None and event.at < booked:
             raise Rejected(
                 "inconsistent_time",
-                f"{what} at {format(event.at)} is before the booking at {format(booked)}",
+                f"{what} at {isoformat(event.at)} is before the booking at {isoformat(booked)}",
             )
 
     def _not_before_anchors(self, case: Case, event: Event) -> None:
@@ -97,8 +97,8 @@ class Admission:
                 if issued is not None and event.at < issued:
                     raise Rejected(
                         "inconsistent_time",
-                        f"detainer {action} at {format(event.at)} is before its issue at "
-                        f"{format(issued)}",
+                        f"detainer {action} at {isoformat(event.at)} is before its issue at "
+                        f"{isoformat(issued)}",
                     )
                 return
 

@@ -16,7 +16,8 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from streams.contract.timestamps import format
+from streams.contract.timestamps import isoformat
+from streams.contract.vocabulary import AlertState
 from streams.engine import calendar
 from streams.engine.case import Case
 from streams.engine.record import CaseRecord, EmittedKey
@@ -48,7 +49,7 @@ def build_alert(
     policy: Policy,
     case: Case,
     rule: str,
-    state: str,
+    state: AlertState,
     at: int,
     details: dict[str, Any],
     detainer_id: str = "",
@@ -62,7 +63,7 @@ def build_alert(
         "state": state,
         "booking_id": case.booking_id,
         "jurisdiction": case.jurisdiction or "",
-        "occurred_at": format(at, zone),
+        "occurred_at": isoformat(at, zone),
         "details": details,
         "policy": info.basis,
     }
@@ -72,7 +73,7 @@ def _resolved_details(
     case: Case, rule: str, details: dict[str, Any], at: int, ended: int, zone_name: str
 ) -> dict[str, Any]:
     out = dict(details)
-    out["resolved_at"] = format(ended, calendar.zone(zone_name))
+    out["resolved_at"] = isoformat(ended, calendar.zone(zone_name))
     declared = RULES.get(rule)
     if declared is not None and declared.resolved is not None:
         declared.resolved(case, out, at, ended)  # the rule's own keys (hours_over, ...)

@@ -37,8 +37,6 @@ from typing import Any
 
 from streams.contract.events import DIGEST_SIZE, Event, content_digest
 
-CUSTODY_END_PHASES = frozenset({"released", "transferred_to_ice", "transferred_other"})
-
 #: Up to this many event ids, ``Case.seen`` is a sorted tuple (a set costs 216 bytes empty).
 SEEN_TUPLE_MAX = 8
 Seen = tuple[str, ...] | set[str]

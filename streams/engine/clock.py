@@ -1,4 +1,5 @@
-"""Injectable wall clocks. Rules never read the clock: only live mode moves the watermark with it."""
+"""Injectable clocks. Rules never read the clock: only live mode moves the watermark with it, and
+the log filter paces its outage lines with one; tests move a :class:`ManualClock` by hand."""
 
 from __future__ import annotations
 
@@ -17,6 +18,13 @@ class Clock(Protocol):
 class SystemClock:
     def now(self) -> int:
         return time.time_ns() // 1000
+
+
+class MonotonicClock:
+    """For intervals (how long since ...): never jumps when the system time is set."""
+
+    def now(self) -> int:
+        return time.monotonic_ns() // 1000
 
 
 class ManualClock:

@@ -44,7 +44,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from streams.contract.timestamps import format, to_datetime
+from streams.contract.timestamps import isoformat, to_datetime
+from streams.contract.vocabulary import AlertState
 from streams.engine import calendar
 from streams.engine.alerts import Alert, alert_id
 from streams.engine.case import Case, Detainer
@@ -285,7 +286,7 @@ class ShareMonitor:
             elif not breached and state.firing is not None:
                 assert state.firing_details is not None
                 details = dict(state.firing_details)
-                details["resolved_at"] = format(at, calendar.zone(zone))
+                details["resolved_at"] = isoformat(at, calendar.zone(zone))
                 details["resolved_share"] = None if share is None else round(share, 4)
                 details["resolved_count"] = state.count
                 out.append(self._alert(juris, "resolved", state.firing, details, at))
@@ -306,8 +307,8 @@ class ShareMonitor:
             "without_hit": state.without_hit,
             "low_priority_levels": sorted(settings.low_priority_levels),
             "window_days": settings.window_days,
-            "window_start": format(midnight(day - settings.window_days, state.zone), where),
-            "window_end": format(midnight(day, state.zone), where),
+            "window_start": isoformat(midnight(day - settings.window_days, state.zone), where),
+            "window_end": isoformat(midnight(day, state.zone), where),
             "baseline": settings.baseline,
             "margin": settings.margin,
             "threshold": round(settings.threshold, 4),
@@ -316,7 +317,12 @@ class ShareMonitor:
         }
 
     def _alert(
-        self, juris: str, state: str, at: int, details: dict[str, Any], order: int | None = None
+        self,
+        juris: str,
+        state: AlertState,
+        at: int,
+        details: dict[str, Any],
+        order: int | None = None,
     ) -> Alert:
         info = self.policy.rules[RULE]
         return {
@@ -326,7 +332,7 @@ class ShareMonitor:
             "state": state,
             "booking_id": "",
             "jurisdiction": juris,
-            "occurred_at": format(at, calendar.zone(self.states_zone(juris))),
+            "occurred_at": isoformat(at, calendar.zone(self.states_zone(juris))),
             "details": details,
             "policy": info.basis,
             "_at": at if order is None else order,

@@ -55,13 +55,11 @@ class EngineStats:
     duplicates: Counter[str] = field(default_factory=Counter)
     late: Counter[str] = field(default_factory=Counter)
     alerts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (rule, state)
-    evicted: int = 0
     evicted_without_booking: int = 0
     # The event clock: events held for corroboration, and what became of them.
     held: int = 0
     released: int = 0
     future: int = 0
-    refused_at_release: int = 0  # held, then refused by an admission check when released
     # Bookings accepted with a jurisdiction outside the policy table (they carry a time zone).
     unlisted_jurisdiction: int = 0
     # Stored facts dropped because an anchor that arrived later contradicts them (a release
@@ -269,7 +267,6 @@ class Engine:
             try:
                 self._admit(case, event)
             except Rejected as rejected:
-                self.stats.refused_at_release += 1
                 if self.on_settled is not None:
                     self.on_settled(held, REFUSED, rejected)
                 continue
@@ -369,7 +366,6 @@ class Engine:
             heapq.heappush(self._timers, (due, case.booking_id))
 
     def _evict(self, case: CaseRecord) -> None:
-        self.stats.evicted += 1
         if case.booked_at is None:
             self.stats.evicted_without_booking += 1
         self.cases.pop(case.booking_id, None)
@@ -390,6 +386,3 @@ def collecting_engine(policy: Policy) -> tuple[Engine, list[Alert]]:
     """An engine whose alerts go to a list (tests, small tools)."""
     out: list[Alert] = []
     return Engine(policy, out.append), out
-
-
-EmitFactory = Callable[[], Emit]

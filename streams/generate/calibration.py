@@ -13,6 +13,15 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Final
 
+from streams.contract.vocabulary import (
+    ChargeCategory,
+    ChargeSeverity,
+    ConvictionLevel,
+    Form,
+    HitDatabase,
+    ImmigrationStatus,
+)
+
 # --------------------------------------------------------------------------------------------
 # Published figures
 # --------------------------------------------------------------------------------------------
@@ -24,7 +33,12 @@ IDENT_HITS_2011: Final = 692_788
 HIT_RATE: Final = IDENT_HITS_2011 / FINGERPRINT_SUBMISSIONS_2011
 
 #: FY2011 Secure Communities removals by Morton-memo conviction level (published, ICE).
-LEVEL_MIX_NATIONAL: Final[Mapping[str, float]] = {"L1": 0.26, "L2": 0.19, "L3": 0.29, "none": 0.26}
+LEVEL_MIX_NATIONAL: Final[Mapping[ConvictionLevel, float]] = {
+    "L1": 0.26,
+    "L2": 0.19,
+    "L3": 0.29,
+    "none": 0.26,
+}
 #: National share of Level 3 + non-criminal removals (published: 55%).
 LOW_PRIORITY_SHARE_NATIONAL: Final = LEVEL_MIX_NATIONAL["L3"] + LEVEL_MIX_NATIONAL["none"]
 #: Jurisdictions far above the national low-priority share (published, FY2011).
@@ -40,12 +54,12 @@ LOW_PRIORITY_SHARE_SKEWED: Final[Mapping[str, float]] = {
 CITIZEN_SHARE: Final = 0.016
 
 #: Detainer forms: the 2011 Form I-247 until the I-247A took effect on 3 Apr 2017 (published).
-FORM_2011: Final = "I-247-2011"
-FORM_2017: Final = "I-247A-2017"
+FORM_2011: Final[Form] = "I-247-2011"
+FORM_2017: Final[Form] = "I-247A-2017"
 FORM_2017_EFFECTIVE: Final = date(2017, 4, 3)
 
 # --------------------------------------------------------------------------------------------
-# Jurisdictions: the default policy table without WA-Pierce (reserved for the real extract).
+# Jurisdictions: the default policy table without WA-Pierce and TX-Travis (the real extracts').
 # Booking weights are rough relative jail admissions (assumed); hit multipliers make the four
 # skewed jurisdictions hit more often than the rest (assumed: they are high-immigration,
 # 287(g)-heavy jurisdictions).
@@ -70,7 +84,7 @@ JURISDICTIONS: Final[Mapping[str, tuple[str, float, float | None]]] = {
     "WA-King": ("America/Los_Angeles", 4.0, None),
 }
 #: Jurisdictions of the default policy table that the generator never uses.
-RESERVED_JURISDICTIONS: Final = frozenset({"WA-Pierce"})
+RESERVED_JURISDICTIONS: Final = frozenset({"WA-Pierce", "TX-Travis"})
 
 # --------------------------------------------------------------------------------------------
 # Assumed rates
@@ -88,7 +102,7 @@ CHARGE_COUNT_WEIGHTS: Final = (55.0, 25.0, 13.0, 7.0)
 #: Bookings on minor traffic charges only (driving without a licence and the like).
 TRAFFIC_ONLY_SHARE: Final = 0.06
 #: (code, severity, category, weight) of ordinary charges.
-CHARGES: Final[tuple[tuple[str, str, str, float], ...]] = (
+CHARGES: Final[tuple[tuple[str, ChargeSeverity, ChargeCategory, float], ...]] = (
     ("ASSAULT-AGGRAVATED", "felony", "violent", 4.0),
     ("ROBBERY", "felony", "violent", 2.0),
     ("DOMESTIC-BATTERY", "misdemeanor", "violent", 5.0),
@@ -112,7 +126,7 @@ CHARGES: Final[tuple[tuple[str, str, str, float], ...]] = (
     ("DISORDERLY-CONDUCT", "misdemeanor", "other", 4.0),
 )
 #: Minor traffic charges of a traffic-only booking.
-MINOR_TRAFFIC_CHARGES: Final[tuple[tuple[str, str, str, float], ...]] = (
+MINOR_TRAFFIC_CHARGES: Final[tuple[tuple[str, ChargeSeverity, ChargeCategory, float], ...]] = (
     ("NO-LICENSE", "misdemeanor", "traffic", 5.0),
     ("DRIVING-SUSPENDED", "misdemeanor", "traffic", 3.0),
     ("SPEEDING", "infraction", "traffic", 2.0),
@@ -120,9 +134,9 @@ MINOR_TRAFFIC_CHARGES: Final[tuple[tuple[str, str, str, float], ...]] = (
 )
 
 #: Hit database: IDENT mostly (the immigration match), IAFIS for the rest.
-HIT_DATABASE_WEIGHTS: Final[Mapping[str, float]] = {"IDENT": 0.92, "IAFIS": 0.08}
+HIT_DATABASE_WEIGHTS: Final[Mapping[HitDatabase, float]] = {"IDENT": 0.92, "IAFIS": 0.08}
 #: Immigration status reported by a hit; citizens add up to CITIZEN_SHARE.
-HIT_STATUS_WEIGHTS: Final[Mapping[str, float]] = {
+HIT_STATUS_WEIGHTS: Final[Mapping[ImmigrationStatus, float]] = {
     "no_lawful_status": 0.52,
     "removal_order": 0.22,
     "lawful_permanent_resident": 0.14,
@@ -204,7 +218,7 @@ def _normalized(weights: Mapping[str, float]) -> dict[str, float]:
     return {key: value / total for key, value in weights.items()}
 
 
-def _skewed_level_mix(low_share: float) -> dict[str, float]:
+def _skewed_level_mix(low_share: float) -> dict[ConvictionLevel, float]:
     """National proportions within the low (L3, none) and high (L1, L2) groups."""
     nat = LEVEL_MIX_NATIONAL
     low, high = LOW_PRIORITY_SHARE_NATIONAL, 1.0 - LOW_PRIORITY_SHARE_NATIONAL
@@ -216,7 +230,7 @@ def _skewed_level_mix(low_share: float) -> dict[str, float]:
     }
 
 
-def _derive() -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+def _derive() -> tuple[dict[str, float], dict[str, dict[ConvictionLevel, float]]]:
     """Hit rate and level mix per jurisdiction such that the national figures are published."""
     volume = _normalized({j: spec[1] for j, spec in JURISDICTIONS.items()})
     skewed = {j: spec[2] for j, spec in JURISDICTIONS.items() if spec[2] is not None}
@@ -245,7 +259,7 @@ _DERIVED = _derive()
 #: Share of bookings with a hit, per jurisdiction (national average: HIT_RATE).
 JURISDICTION_HIT_RATE: Final[Mapping[str, float]] = _DERIVED[0]
 #: Conviction-level mix of hits, per jurisdiction (national average: LEVEL_MIX_NATIONAL).
-JURISDICTION_LEVEL_MIX: Final[Mapping[str, Mapping[str, float]]] = _DERIVED[1]
+JURISDICTION_LEVEL_MIX: Final[Mapping[str, Mapping[ConvictionLevel, float]]] = _DERIVED[1]
 #: Probability that a booking without a hit gets a detainer, so that such detainers are
 #: DETAINER_WITHOUT_HIT_SHARE of all detainers.
 DETAINER_WITHOUT_HIT_RATE: Final = (

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from streams.contract.vocabulary import ConvictionLevel
 from streams.generate import calibration as cal
 
 _K = TypeVar("_K")
@@ -136,7 +137,7 @@ class _Jurisdiction:
     zone: ZoneInfo
     clock: _ZoneClock
     hit_rate: float
-    levels: _Choice[str]
+    levels: _Choice[ConvictionLevel]
     form_2017_from: int  # epoch seconds of the I-247A effective date, local midnight
 
 

@@ -49,17 +49,16 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, get_args
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from streams.importers.mapping import Bound, ExportMapping, Row, RowKind, slug
+from streams.contract.vocabulary import BOUNDS, FORMS, Bound, Form
+from streams.importers.mapping import ExportMapping, Row, RowKind, slug
 from streams.importers.reader import Record
 
 Event = dict[str, Any]
 
-FORMS = ("I-247-2011", "I-247A-2017")
-DEFAULT_FORM = "I-247A-2017"
-BOUNDS: tuple[Bound, ...] = get_args(Bound)
+DEFAULT_FORM: Form = "I-247A-2017"
 MAX_CHARGES = 64  # booking.schema.json: charges maxItems
 LONGEST_SUFFIX = "-detainer-lifted"  # longer than "-eligible-lower" / "-eligible-upper"
 BOOKING_ID_MAX = 128 - len(LONGEST_SUFFIX)  # event ids are at most 128 characters

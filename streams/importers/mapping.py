@@ -29,17 +29,15 @@ import enum
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
+from streams.contract.vocabulary import ChargeCategory, ChargeSeverity, Precision
 from streams.importers.reader import Record
 
 Row = Mapping[str, str]
 """One data row of an export, keyed by header name (values are the raw text, never ``None``)."""
 
-Precision = Literal["second", "day"]
-Bound = Literal["lower", "upper"]
-Severity = Literal["felony", "misdemeanor", "infraction"]
-Category = Literal["violent", "drug", "property", "traffic", "immigration", "other"]
+Severity = ChargeSeverity  # the contract's (streams/contract/vocabulary.py)
+Category = ChargeCategory
 
 CODE_MAX = 128  # booking.schema.json: charges[].code maxLength
 REASON_MAX = 64  # release.schema.json: reason maxLength

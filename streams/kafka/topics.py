@@ -4,8 +4,9 @@ All names derive from one prefix (default ``holdwatch.``) so several
 deployments/tests can share a broker.  Topics must be created *before* any
 client touches them: Tansu (and Kafka with ``auto.create.topics.enable``)
 auto-creates a topic named in a producer/consumer Metadata request with a
-default partition count (4 on Tansu), which would silently break
-co-partitioning of the inputs with ``ticks``.
+default partition count (4 on Tansu), which would silently break the
+co-partitioning of the four input topics (ticks and barriers travel in-band, as
+headers on those same topics: there is no ticks topic).
 
 Creation uses kafka-python's admin client; listing uses an *all topics*
 Metadata request so we never name a missing topic in a probe.
@@ -17,12 +18,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from streams.contract.vocabulary import EVENT_TYPES
+
 __all__ = [
     "DEFAULT_PARTITIONS",
     "DEFAULT_PREFIX",
     "INPUT_TOPICS",
     "OUTPUT_TOPICS",
-    "TICKS_TOPIC",
     "TYPE_TO_TOPIC",
     "TopicMismatchError",
     "TopicNames",
@@ -32,20 +34,13 @@ __all__ = [
 DEFAULT_PREFIX = "holdwatch."
 DEFAULT_PARTITIONS = 8
 
-#: Base (un-prefixed) names.  Inputs and ``ticks`` are co-partitioned: same
-#: partition count and the same key (the person/case key), so a tick for a key
-#: lands on the same Faust worker as that key's events.
-INPUT_TOPICS: tuple[str, ...] = ("bookings", "hits", "detainers", "releases")
+#: Event ``type`` field -> base topic name (prefix with :meth:`TopicNames.for_type`): one topic
+#: per event type of the contract, named by its plural. The inputs are co-partitioned: same
+#: partition count and the same key (the booking id), so one worker's partition holds all of a
+#: booking's events and the ticks and barriers written into that partition of each topic.
+TYPE_TO_TOPIC: Mapping[str, str] = {kind: f"{kind}s" for kind in EVENT_TYPES}
+INPUT_TOPICS: tuple[str, ...] = tuple(TYPE_TO_TOPIC.values())
 OUTPUT_TOPICS: tuple[str, ...] = ("alerts", "dead-letters")
-TICKS_TOPIC = "ticks"
-
-#: Event ``type`` field -> base topic name (prefix with :meth:`TopicNames.for_type`).
-TYPE_TO_TOPIC: Mapping[str, str] = {
-    "booking": "bookings",
-    "hit": "hits",
-    "detainer": "detainers",
-    "release": "releases",
-}
 
 
 class TopicMismatchError(RuntimeError):
@@ -86,10 +81,6 @@ class TopicNames:
         return self.name("dead-letters")
 
     @property
-    def ticks(self) -> str:
-        return self.name(TICKS_TOPIC)
-
-    @property
     def inputs(self) -> tuple[str, ...]:
         return tuple(self.name(t) for t in INPUT_TOPICS)
 
@@ -98,13 +89,8 @@ class TopicNames:
         return tuple(self.name(t) for t in OUTPUT_TOPICS)
 
     @property
-    def co_partitioned(self) -> tuple[str, ...]:
-        """Inputs plus ticks: must share one partition count."""
-        return (*self.inputs, self.ticks)
-
-    @property
     def all(self) -> tuple[str, ...]:
-        return (*self.inputs, self.ticks, *self.outputs)
+        return (*self.inputs, *self.outputs)
 
     def for_type(self, event_type: str) -> str:
         """Topic for an event type (``booking`` -> ``holdwatch.bookings``)."""

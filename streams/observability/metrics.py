@@ -16,8 +16,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from streams.contract import timestamps
-from streams.contract.schemas import schema
+from streams.contract import timestamps, vocabulary
+from streams.contract.vocabulary import ALERT_STATES, DEAD_LETTER_REASONS
 from streams.engine.record import CaseRecord
 from streams.engine.rules import RULES
 from streams.engine.watermark import NEVER
@@ -50,14 +50,12 @@ STAGES = ("validated", "processed", "decided", "alert_produced")
 EVENT_LAG_BUCKETS = (0.1, 0.5, 1, 5, 10, 30, 60, 300, 600, 1800, 3600)
 # 1 s is the live-mode promise for deadline alerts.
 DEADLINE_LAG_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
-EVENT_TYPES = ("booking", "hit", "detainer", "release", "unknown")
-#: From the dead-letter schema's enum: the contract names every reason once.
-DEAD_LETTER_REASONS: tuple[str, ...] = tuple(schema("dead_letter")["properties"]["reason"]["enum"])
+#: The event label: the contract's types, and ``unknown`` for an input that never had a valid one.
+EVENT_TYPES = (*vocabulary.EVENT_TYPES, "unknown")
 #: A partition's clock counts as live while its watermark is within this of the wall clock:
 #: further behind, WatermarkStalled's threshold, it is still being set from a backlog (worker
 #: start, rebalance) or stalled, and its alerts are late for that reason, not the tick path's.
 LIVE_CLOCK_BOUND = 60.0
-SEVERITY = {"critical", "warning"}
 OTHER = "other"
 
 
@@ -190,7 +188,7 @@ class WorkerMetrics:
         """Create every bounded label set at 0, so the first increase is seen by rate()."""
         for name, rule in RULES.items():  # every declared rule (streams/engine/rules/)
             info = self.policy.rules.get(name, rule.info)
-            for state in ("firing", "resolved"):
+            for state in ALERT_STATES:
                 self.alerts.labels(name, info.severity, state)
         for reason in DEAD_LETTER_REASONS:
             self.dead_letters.labels(reason)

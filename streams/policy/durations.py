@@ -30,11 +30,3 @@ def parse_duration(text: str) -> int:
     if micros > MAX_DURATION:
         raise ValueError(f"duration {text!r} is too long: at most {MAX_DAYS}d (ten years)")
     return round(micros)
-
-
-def format_duration(micros: int) -> str:
-    for unit in ("d", "h", "m", "s"):
-        size = _UNITS[unit]
-        if micros and micros % size == 0:
-            return f"{micros // size}{unit}"
-    return f"{micros / MICROS:g}s"

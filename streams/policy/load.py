@@ -14,6 +14,14 @@ import fastjsonschema
 import holidays
 
 from streams.contract.schemas import policy_validator
+from streams.contract.vocabulary import (
+    ALERT_SEVERITIES,
+    CHARGE_CATEGORIES,
+    CHARGE_SEVERITIES,
+    CONVICTION_LEVELS,
+    COUNTINGS,
+    FORMS,
+)
 from streams.engine.rules import RULES
 from streams.policy.durations import parse_duration
 from streams.policy.model import (
@@ -28,10 +36,9 @@ from streams.policy.model import (
     ShareMonitorSettings,
 )
 
-FORMS = ("I-247-2011", "I-247A-2017")
-LEVELS = {"L1", "L2", "L3", "none"}
-CATEGORIES = {"violent", "drug", "property", "traffic", "immigration", "other"}
-SEVERITIES = {"felony", "misdemeanor", "infraction"}
+LEVELS = frozenset(CONVICTION_LEVELS)
+CATEGORIES = frozenset(CHARGE_CATEGORIES)
+SEVERITIES = frozenset(CHARGE_SEVERITIES)
 DAY = 86_400_000_000
 
 
@@ -235,11 +242,11 @@ def _build(raw: dict[str, Any], source: str) -> Policy:
             raise ValueError(f"unknown detainer form {name!r} (known: {', '.join(FORMS)})")
         _only(spec, f"[hold_limit.forms.{name!r}]", KEYS["hold_limit.forms.*"])
         counting = spec.get("counting", "elapsed")
-        if counting not in ("business", "elapsed"):
-            raise ValueError(f"form {name}: counting must be 'business' or 'elapsed'")
+        if counting not in COUNTINGS:
+            raise ValueError(f"form {name}: counting must be {' or '.join(map(repr, COUNTINGS))}")
         hours = _whole(spec["hours"], f"form {name}: hours", 1, MAX_HOURS)
         forms[name] = HoldLimit(hours, counting)
-    missing = set(FORMS) - forms.keys()
+    missing = set[str](FORMS) - forms.keys()
     if missing:
         raise ValueError(f"hold_limit.forms lacks {', '.join(sorted(missing))}")
 
@@ -248,8 +255,8 @@ def _build(raw: dict[str, Any], source: str) -> Policy:
         if name not in RULES:
             raise ValueError(f"unknown rule {name!r} in [rules]")
         _only(spec, f"[rules.{name}]", KEYS["rules.*"])
-        if spec["severity"] not in ("critical", "warning"):
-            raise ValueError(f"rule {name}: severity must be critical or warning")
+        if spec["severity"] not in ALERT_SEVERITIES:
+            raise ValueError(f"rule {name}: severity must be {' or '.join(ALERT_SEVERITIES)}")
         rules[name] = RuleInfo(spec["severity"], str(spec["basis"]))
     for name, info in default_rule_info().items():
         rules.setdefault(name, info)
@@ -348,7 +355,7 @@ def _fraction(value: Any, where: str) -> float:
     return float(value)
 
 
-def _subset(value: Any, allowed: set[str], where: str) -> frozenset[str]:
+def _subset(value: Any, allowed: AbstractSet[str], where: str) -> frozenset[str]:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         raise ValueError(f"{where} must be a non-empty list of strings")
     unknown = set(value) - allowed

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
-Counting = Literal["business", "elapsed"]
+from streams.contract.vocabulary import AlertSeverity, Counting
 
 # The rules themselves (names, default severity and basis) are declared in
 # streams/engine/rules/: this module is plain data and imports nothing of the engine.
@@ -21,7 +20,7 @@ class HoldLimit:
 
 @dataclass(frozen=True, slots=True)
 class RuleInfo:
-    severity: Literal["critical", "warning"]
+    severity: AlertSeverity
     basis: str
 
 

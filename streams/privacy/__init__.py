@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from streams import keys
-from streams.cli.errors import UsageError
+from streams.errors import UsageError
 
 __all__ = [
     "DEV_KEY",
@@ -72,14 +72,13 @@ def load_key(env: Mapping[str, str] | None = None) -> bytes | None:
 class Pseudonymizer:
     """HMAC-SHA256 of ``person_id`` under one key; ``apply`` rewrites a decoded body in place."""
 
-    __slots__ = ("_key", "_keyed", "development")
+    __slots__ = ("_keyed", "development")
 
     def __init__(self, key: bytes, development: bool = False) -> None:
         if len(key) < MIN_KEY_BYTES:
             raise MissingPseudonymKey(
                 f"pseudonym key too short ({len(key)} < {MIN_KEY_BYTES} bytes)"
             )
-        self._key = key
         self.development = development
         self._keyed = hmac.new(key, digestmod=hashlib.sha256)  # keyed once, copied per call
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from streams.contract.dead_letters import dead_letter
 from streams.contract.decode import Decoder, Rejected
+from streams.contract.vocabulary import DeadLetterReason
 from streams.engine.alerts import Emit
 from streams.engine.jurisdiction import Evaluated, ShareMonitor
 from streams.engine.processor import (
@@ -71,6 +72,7 @@ class InProcessReplay:
             summary.released += 1
             return
         _, (line, line_number) = held.item
+        reason: DeadLetterReason
         reason, detail = (
             ("future", FUTURE_DETAIL) if rejected is None else (rejected.reason, rejected.detail)
         )

@@ -21,7 +21,7 @@ class JsonLinesWriter:
         self.path = path
         self.count = 0
         self.failed = False
-        self._file: IO[bytes] | None
+        self._file: IO[bytes] | gzip.GzipFile | None
         if path is None:
             self._file = None
         elif path == "-":
@@ -31,7 +31,7 @@ class JsonLinesWriter:
             if target.parent and not target.parent.is_dir():
                 raise FileNotFoundError(f"directory does not exist: {target.parent}")
             # A long-lived writer: closed by ``close()``, not by a with-block.
-            self._file = gzip.open(target, "wb") if path.endswith(".gz") else target.open("wb")  # type: ignore[assignment]  # noqa: SIM115
+            self._file = gzip.open(target, "wb") if path.endswith(".gz") else target.open("wb")  # noqa: SIM115
 
     @property
     def name(self) -> str:

@@ -40,9 +40,9 @@ class LogSource:
         self._raw = raw
         buffered: Any = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)
         gzipped = buffered.peek(2)[:2] == GZIP_MAGIC
-        self._stream: IO[bytes] = buffered
+        self._stream: IO[bytes] | gzip.GzipFile = buffered
         if gzipped:
-            self._stream = gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[assignment]
+            self._stream = gzip.GzipFile(fileobj=buffered, mode="rb")
 
     def position(self) -> int:
         """Bytes of the (compressed) file consumed so far."""

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.contract.timestamps import format
+from streams.contract.timestamps import isoformat
 from streams.engine.watermark import NEVER
 
 
@@ -56,7 +56,7 @@ class ReplaySummary:
             "alerts": {f"{rule}/{state}": n for (rule, state), n in sorted(self.alerts.items())},
             "open_cases": self.open_cases,
             "cases_without_booking": self.cases_without_booking,
-            "watermark": None if self.watermark == NEVER else format(self.watermark),
+            "watermark": None if self.watermark == NEVER else isoformat(self.watermark),
             "jurisdiction_facts": dict(sorted(self.jurisdiction_facts.items())),
             "unlisted_jurisdiction": self.unlisted_jurisdiction,
             "inconsistent_ignored": self.inconsistent_ignored,

@@ -13,7 +13,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from streams.contract.timestamps import format as format_ts
+from streams.contract.timestamps import isoformat as format_ts
 from streams.contract.timestamps import to_datetime
 from streams.engine import calendar
 from streams.engine.watermark import NEVER

@@ -1,6 +1,8 @@
 """The production path: Faust agents on Kafka calling the same engine as the in-process replay.
 
-``headers`` and ``partition`` are pure (no Faust or Kafka import): the per-partition merge of the
-four input topics by in-band watermarks. ``stamp`` is the replay producer's side of that
-protocol. ``app`` and ``agents`` are the thin Faust layer.
+``headers``, ``partition``, ``stamp`` and ``control`` are pure (no Faust or Kafka import): the
+per-partition merge of the four input topics by in-band watermarks, the replay producer's side of
+that protocol, and the signature of every control header. ``app`` (the worker and its agent),
+``jurisdictions`` (the repartition by jurisdiction), ``commit``, ``store``, ``run`` and ``replay``
+are the thin Faust and Kafka layer around them.
 """

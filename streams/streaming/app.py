@@ -33,7 +33,6 @@ import orjson
 
 from streams.contract.decode import Decoder
 from streams.engine.clock import Clock, SystemClock
-from streams.engine.rules import RULES
 from streams.kafka.settings import KafkaSettings
 from streams.kafka.topics import TYPE_TO_TOPIC
 from streams.observability.metrics import WorkerMetrics
@@ -378,7 +377,3 @@ def last_fetch_time(consumer: Any) -> float | None:
     except (AssertionError, RuntimeError):  # a rebalance on the consumer thread meanwhile
         return None
     return None if newest is None else newest / 1000
-
-
-def rule_names() -> tuple[str, ...]:
-    return tuple(RULES)

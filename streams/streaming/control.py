@@ -31,7 +31,7 @@ import hmac
 from collections.abc import Mapping
 
 from streams import keys
-from streams.cli.errors import UsageError
+from streams.errors import UsageError
 from streams.streaming import headers as hdr
 
 ENV_KEY = "HOLDWATCH_CONTROL_KEY"

@@ -22,12 +22,13 @@ from typing import Any
 
 import orjson
 
+from streams.contract.vocabulary import EVENT_TYPES
 from streams.engine.watermark import NEVER
 from streams.kafka.settings import KafkaSettings
 from streams.policy.model import Policy
 from streams.streaming import control as ctl
 from streams.streaming import headers as hdr
-from streams.streaming.stamp import EVENT_TYPES, Stamped, Stamper
+from streams.streaming.stamp import Stamped, Stamper
 from streams.streaming.store import partition_of
 
 TICK_EVERY_EVENTS = 1000

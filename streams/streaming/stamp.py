@@ -22,6 +22,7 @@ import orjson
 
 from streams.contract.dead_letters import dead_letter
 from streams.contract.decode import Decoder, Rejected
+from streams.contract.vocabulary import EVENT_TYPES, DeadLetterReason, EventType
 from streams.engine.alerts import Alert
 from streams.engine.processor import (
     ACCEPTED,
@@ -34,12 +35,10 @@ from streams.engine.processor import (
 from streams.policy.model import Policy
 from streams.streaming import headers as hdr
 
-EVENT_TYPES = ("booking", "hit", "detainer", "release")
-
 
 @dataclass(slots=True)
 class Stamped:
-    event_type: str | None  # None: not sent, see ``dead_letter``
+    event_type: EventType | None  # None: not sent, see ``dead_letter``
     key: bytes | None
     value: bytes
     watermark: int | None  # the producer's watermark before this event; None when invalid
@@ -125,6 +124,7 @@ class Stamper:
         if outcome == ACCEPTED:
             self._out.append(Stamped(event.type, event.booking_id.encode(), line, held.mark))
         else:  # ``future``, or refused by its case at release: the producer dead-letters it
+            reason: DeadLetterReason
             reason, detail = (
                 ("future", FUTURE_DETAIL)
                 if rejected is None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from streams import keys, privacy
-from streams.cli.errors import UsageError
+from streams.errors import UsageError
 from streams.streaming import control
 
 

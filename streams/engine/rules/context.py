@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from streams.contract.timestamps import format
+from streams.contract.timestamps import isoformat
 from streams.engine import calendar
 from streams.engine.case import Case, Detainer
 from streams.engine.rules.registry import Evaluate, case_rules
@@ -84,7 +84,7 @@ class Context:
         self.zone = place.zone
 
     def ts(self, moment: int | None) -> str | None:
-        return None if moment is None else format(moment, self.zone)
+        return None if moment is None else isoformat(moment, self.zone)
 
     def deadline(self, detainer: Detainer) -> int:
         """The detainer's hold deadline: the form's limit counted from release eligibility."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from streams.contract.vocabulary import ImmigrationStatus
 from streams.engine.case import Detainer
 from streams.engine.queries import earliest_hit, first, hold_end, issued
 from streams.engine.rules.context import Context, Finding
 from streams.engine.rules.registry import Rule, declare
 
-CITIZEN_STATUSES = frozenset({"us_citizen", "naturalized_citizen"})
+CITIZEN_STATUSES: frozenset[ImmigrationStatus] = frozenset({"us_citizen", "naturalized_citizen"})
 
 
 def _while_held(

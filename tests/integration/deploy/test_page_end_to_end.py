@@ -82,7 +82,7 @@ def test_a_passed_deadline_pages_within_a_minute(
         deadline = now + int(LEAD * timestamps.MICROS)
         eligible = deadline - 48 * timestamps.HOUR  # the 2017 form: 48 elapsed hours
         ev = Events("bk-page", "America/New_York")
-        at = timestamps.format
+        at = timestamps.isoformat
         topics = settings.topics
         producer = KafkaProducer(bootstrap_servers=list(settings.brokers))
         for topic, event in [

@@ -13,6 +13,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from streams.contract.vocabulary import FORMS
 from streams.importers import MAPPINGS
 from streams.importers.convert import convert
 from streams.importers.reader import read_records
@@ -25,8 +26,6 @@ REPO = Path(__file__).resolve().parents[3]
 REAL = REPO.parent / "shared" / "data" / "pierce-county" / "allholds.csv.gz"
 
 pytestmark = pytest.mark.skipif(not REAL.is_file(), reason=f"{REAL} not present")
-
-FORMS = ("I-247-2011", "I-247A-2017")
 
 
 @pytest.fixture(scope="module")

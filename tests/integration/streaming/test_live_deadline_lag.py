@@ -23,7 +23,7 @@ LEAD = 8 * timestamps.MICROS  # from producing the on-time hold to its deadline
 
 def _held(booking_id: str, eligible: int) -> list[tuple[str, dict[str, object]]]:
     ev = Events(booking_id, "America/New_York")
-    at = timestamps.format
+    at = timestamps.isoformat
     hour = timestamps.HOUR
     return [
         ("bookings", ev.booking(at(eligible - 30 * hour))),

@@ -32,7 +32,7 @@ def test_the_alert_arrives_within_two_seconds_of_the_deadline_with_no_further_ev
     deadline = now + 12 * timestamps.MICROS  # the 2017 form: 48 elapsed hours after eligibility
     eligible = deadline - 48 * timestamps.HOUR
     ev = Events("bk-live", "America/New_York")
-    at = lambda micros: timestamps.format(micros)  # noqa: E731
+    at = lambda micros: timestamps.isoformat(micros)  # noqa: E731
     for topic, event in [
         (topics.bookings, ev.booking(at(eligible - 30 * timestamps.HOUR))),
         (topics.hits, ev.hit(at(eligible - 29 * timestamps.HOUR))),

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.cli.errors import UsageError
 from streams.cli.files import Interrupted, SignalGuard, refuse_clobbering
+from streams.errors import UsageError
 
 
 def test_a_signal_during_a_write_is_raised_only_when_the_write_is_done() -> None:

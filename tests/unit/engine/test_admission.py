@@ -83,7 +83,7 @@ class TestConflictingDuplicate:
         """Whitespace, key order and the offset the same instant is written in are not content."""
         events = held_past_deadline(ny)
         eligible = events[3]
-        utc = timestamps.format(timestamps.parse(eligible["occurred_at"])).replace("+00:00", "Z")
+        utc = timestamps.isoformat(timestamps.parse(eligible["occurred_at"])).replace("+00:00", "Z")
         respelled = (
             b"{ "
             + b",\n ".join(

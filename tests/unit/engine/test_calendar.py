@@ -14,7 +14,7 @@ ELAPSED = HoldLimit(48, "elapsed")
 
 def due(start: str, limit: HoldLimit, where: str, subdivision: str = "") -> str:
     moment = deadline(timestamps.parse(start), limit, where, "US", subdivision)
-    return timestamps.format(moment, zone(where))
+    return timestamps.isoformat(moment, zone(where))
 
 
 class TestWorkedExamplesOfTheIssue:

@@ -31,7 +31,7 @@ def decoded(event: dict[str, Any]) -> Any:
 
 
 def at(text: str, plus: int = 0) -> str:
-    return timestamps.format(timestamps.parse(text) + plus)
+    return timestamps.isoformat(timestamps.parse(text) + plus)
 
 
 def others(when: str, count: int = 3) -> list[dict[str, Any]]:

@@ -124,7 +124,7 @@ class TestWatermark:
         engine, _ = collecting_engine(policy)
         engine.process(decoded(ny.booking("2011-10-03T08:00:00-04:00")))
         engine.process(decoded(ny.hit("2011-10-03T07:00:00-04:00")))
-        assert timestamps.format(engine.watermark.value) == "2011-10-03T11:50:00+00:00"
+        assert timestamps.isoformat(engine.watermark.value) == "2011-10-03T11:50:00+00:00"
 
     def test_until_moves_event_time_past_the_last_event(self, policy: Policy, ny: Events) -> None:
         events = [

@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
 
+from streams.contract.vocabulary import EVENT_TYPES
 from streams.generate import generate
+from tests.support import reference_validator
 
 from .measure import Figures, Log, measure
-
-SCHEMAS = Path(__file__).resolve().parents[3] / "schemas"
-MESSAGE_KINDS = ("booking", "hit", "detainer", "release")
 
 
 @pytest.fixture(scope="session")
 def validators() -> dict[str, Draft202012Validator]:
-    """One validator per event type, resolving the absolute ``urn:holdwatch:schema:*`` refs."""
-    resources = []
-    for path in sorted(SCHEMAS.glob("*.schema.json")):
-        contents = json.loads(path.read_text())
-        resources.append((contents["$id"], Resource.from_contents(contents)))
-    registry: Registry[Any] = Registry().with_resources(resources)
-    out = {}
-    for kind in MESSAGE_KINDS:
-        schema = registry.contents(f"urn:holdwatch:schema:{kind}")
-        Draft202012Validator.check_schema(schema)
-        out[kind] = Draft202012Validator(schema, registry=registry)
-    return out
+    """One validator per event type (the jsonschema library's, independent of the decoder's)."""
+    return {kind: reference_validator(kind) for kind in EVENT_TYPES}
 
 
 @pytest.fixture(scope="session")

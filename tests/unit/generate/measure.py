@@ -9,6 +9,8 @@ from typing import Any
 
 import orjson
 
+from streams.contract.vocabulary import CONVICTION_LEVELS, PHASES
+
 
 @dataclass
 class Log:
@@ -42,7 +44,8 @@ def when(event: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(event["occurred_at"])
 
 
-CUSTODY_ENDS = ("released", "transferred_to_ice", "transferred_other")
+#: Every release phase but ``eligible`` ends custody.
+CUSTODY_ENDS = tuple(phase for phase in PHASES if phase != "eligible")
 LOW_PRIORITY = ("L3", "none")
 SKEWED = ("AZ-Maricopa", "CA-Alameda", "GA-Gwinnett", "LA-JeffersonParish")
 
@@ -58,9 +61,7 @@ class Figures:
     detainers: int = 0
     detainered_hits: int = 0
     detainers_without_hit: int = 0
-    levels: dict[str, int] = field(
-        default_factory=lambda: dict.fromkeys(("L1", "L2", "L3", "none"), 0)
-    )
+    levels: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CONVICTION_LEVELS, 0))
     served_within_24h: int = 0
     lifted: int = 0
     held_past_48h: int = 0

@@ -12,14 +12,14 @@ from streams.generate import calibration as cal
 POLICY = Path(__file__).resolve().parents[3] / "streams" / "policy" / "default.toml"
 
 
-# Jurisdictions of imported real data only (holdwatch import), never generated.
-REAL_DATA_ONLY = {"WA-Pierce", "TX-Travis"}
-
-
-def test_jurisdictions_match_the_default_policy_table_except_real_data_ones() -> None:
+def test_jurisdictions_match_the_default_policy_table_except_the_reserved() -> None:
+    """The reserved ones (WA-Pierce, TX-Travis: the real extracts') are the policy's, never generated."""
     table = tomllib.loads(POLICY.read_text())["jurisdictions"]
+    assert set(table) >= cal.RESERVED_JURISDICTIONS
     expected = {
-        name: spec["timezone"] for name, spec in table.items() if name not in REAL_DATA_ONLY
+        name: spec["timezone"]
+        for name, spec in table.items()
+        if name not in cal.RESERVED_JURISDICTIONS
     }
     assert {name: spec[0] for name, spec in cal.JURISDICTIONS.items()} == expected
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import re
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
+import orjson
 import pytest
 
 from streams.cli.main import main
@@ -21,6 +24,19 @@ def test_writes_the_log_to_a_file_with_a_summary(
     summary = capsys.readouterr().err.strip().splitlines()
     assert len(summary) == 1
     assert "300 bookings" in summary[0] and "hits" in summary[0] and "detainers" in summary[0]
+
+
+def test_the_summary_counts_the_noise_it_wrote(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The generator counted its noise and nothing read the counts (main printed none)."""
+    out = tmp_path / "log.jsonl"
+    assert main(["generate", "--bookings", "3000", "--seed", "7", "--out", str(out)]) == 0
+    summary = capsys.readouterr().err
+    ids = Counter(orjson.loads(line)["event_id"] for line in out.read_bytes().splitlines())
+    repeats = sum(n - 1 for n in ids.values())
+    assert repeats > 0 and f"noise: {repeats} duplicates, " in summary
+    assert re.search(r"\d+ out of order, \d+ late, \d+ early\)", summary)
 
 
 def test_a_gz_name_writes_reproducible_gzip(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from jsonschema import Draft202012Validator
 
+from streams.contract.vocabulary import DETAINER_ACTIONS, PHASES
 from streams.generate import calibration as cal
 from streams.generate import generate
 
@@ -31,9 +32,9 @@ def test_all_four_kinds_and_all_their_phases_occur(small_log: Log) -> None:
     seen = Counter((e["type"], e.get("phase") or e.get("action")) for e in small_log.events)
     for kind in ("booking", "hit"):
         assert any(k == kind for k, _ in seen)
-    for action in ("issued", "served", "lifted"):
+    for action in DETAINER_ACTIONS:
         assert seen["detainer", action] > 0
-    for phase in ("eligible", "released", "transferred_to_ice", "transferred_other"):
+    for phase in PHASES:
         assert seen["release", phase] > 0
 
 
@@ -71,7 +72,7 @@ def test_an_aware_start_is_taken_as_is() -> None:
 def test_jurisdictions_are_the_policy_table_without_pierce(small_log: Log) -> None:
     used = {e["jurisdiction"] for e in small_log.events if e["type"] == "booking"}
     assert used == set(cal.JURISDICTIONS)
-    assert "WA-Pierce" not in used
+    assert not used & cal.RESERVED_JURISDICTIONS
 
 
 def test_each_booking_tells_a_coherent_story(small_log: Log) -> None:

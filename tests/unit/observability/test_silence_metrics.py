@@ -70,7 +70,7 @@ def _held(booking_id: str, eligible: int) -> list[tuple[str, dict[str, Any]]]:
     """A person held on a served 2017-form detainer, release-eligible at ``eligible``: the hold
     limit passes 48 elapsed hours later."""
     ev = Events(booking_id, "America/New_York")
-    at = timestamps.format
+    at = timestamps.isoformat
     hour = timestamps.HOUR
     return [
         ("bookings", ev.booking(at(eligible - 30 * hour))),

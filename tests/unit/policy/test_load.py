@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from streams.contract.timestamps import HOUR, MINUTE
-from streams.policy.durations import format_duration, parse_duration
+from streams.policy.durations import parse_duration
 from streams.policy.load import PolicyError, default_policy_text, load_policy, parse_policy
 
 
@@ -64,4 +64,3 @@ def test_not_toml_and_missing_file_are_policy_errors(tmp_path: Path) -> None:
 )
 def test_durations(text: str, micros: int) -> None:
     assert parse_duration(text) == micros
-    assert parse_duration(format_duration(micros)) == micros

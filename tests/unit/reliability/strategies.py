@@ -13,7 +13,18 @@ from typing import Any
 import orjson
 from hypothesis import strategies as st
 
-TYPES = ("booking", "hit", "detainer", "release")
+from streams.contract.vocabulary import (
+    CHARGE_CATEGORIES,
+    CHARGE_SEVERITIES,
+    CONVICTION_LEVELS,
+    DETAINER_ACTIONS,
+    EVENT_TYPES,
+    FORMS,
+    IMMIGRATION_STATUSES,
+    PHASES,
+)
+
+TYPES = EVENT_TYPES
 MAX = 64 * 1024
 
 REQUIRED = {
@@ -38,20 +49,11 @@ REQUIRED = {
     "detainer": ("type", "event_id", "booking_id", "occurred_at", "detainer_id", "action"),
     "release": ("type", "event_id", "booking_id", "occurred_at", "phase"),
 }
-STATUSES = (
-    "us_citizen",
-    "naturalized_citizen",
-    "lawful_permanent_resident",
-    "lawful_temporary",
-    "refugee_asylee",
-    "no_lawful_status",
-    "removal_order",
-    "unknown",
-)
+STATUSES = IMMIGRATION_STATUSES
 ENUMS = {
-    "hit": {"conviction_level": ("L1", "L2", "L3", "none"), "status": STATUSES},
-    "detainer": {"action": ("issued", "served", "lifted")},
-    "release": {"phase": ("eligible", "released", "transferred_to_ice", "transferred_other")},
+    "hit": {"conviction_level": CONVICTION_LEVELS, "status": STATUSES},
+    "detainer": {"action": DETAINER_ACTIONS},
+    "release": {"phase": PHASES},
 }
 ID_FIELDS = ("event_id", "booking_id")
 
@@ -98,10 +100,8 @@ def good_body(draw: st.DrawFn, kind: str | None = None) -> dict[str, Any]:
                     st.fixed_dictionaries(
                         {
                             "code": ids,
-                            "severity": st.sampled_from(["felony", "misdemeanor", "infraction"]),
-                            "category": st.sampled_from(
-                                ["violent", "drug", "property", "traffic", "immigration", "other"]
-                            ),
+                            "severity": st.sampled_from(CHARGE_SEVERITIES),
+                            "category": st.sampled_from(CHARGE_CATEGORIES),
                         }
                     ),
                     min_size=1,
@@ -126,7 +126,7 @@ def good_body(draw: st.DrawFn, kind: str | None = None) -> dict[str, Any]:
             "action": draw(st.sampled_from(ENUMS["detainer"]["action"])),
         }
         if body["action"] == "issued":
-            body["form"] = draw(st.sampled_from(["I-247-2011", "I-247A-2017"]))
+            body["form"] = draw(st.sampled_from(FORMS))
     else:
         body["phase"] = draw(st.sampled_from(ENUMS["release"]["phase"]))
     return body

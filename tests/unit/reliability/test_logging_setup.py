@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from streams.engine.clock import ManualClock
 from streams.logging_setup import BrokerOutageFilter, NoIdentifiers, redact, redact_person_ids
 
 
@@ -14,8 +15,8 @@ def record(name: str, msg: str, level: int = logging.ERROR) -> logging.LogRecord
 
 
 def test_outage_flood_becomes_periodic_waiting_lines(caplog: pytest.LogCaptureFixture) -> None:
-    now = [0.0]
-    f = BrokerOutageFilter(every=10.0, clock=lambda: now[0])
+    clock = ManualClock()
+    f = BrokerOutageFilter(every=10.0, clock=clock)
     error = (
         "Unable connect to node with id 111: [Errno 111] Connect call failed ('127.0.0.1', 52793)"
     )
@@ -23,7 +24,7 @@ def test_outage_flood_becomes_periodic_waiting_lines(caplog: pytest.LogCaptureFi
     with caplog.at_level(logging.WARNING, logger="holdwatch.kafka"):
         for _ in range(300):  # 30 s at 10 errors a second
             kept.append(f.filter(record("aiokafka", error)))
-            now[0] += 0.1
+            clock.advance(0.1)
         assert f.filter(record("aiokafka.consumer", "Joined group", logging.INFO))
     assert sum(kept) == 1
     waiting = [r.getMessage() for r in caplog.records if "waiting for Kafka" in r.getMessage()]

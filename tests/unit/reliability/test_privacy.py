@@ -11,9 +11,9 @@ import orjson
 import pytest
 
 from streams import privacy
-from streams.cli.errors import UsageError
 from streams.contract.decode import Decoder
 from streams.engine.case import Case, to_primitive
+from streams.errors import UsageError
 from streams.policy.load import load_policy
 from streams.replay.runner import InProcessReplay
 from tests.support import Events

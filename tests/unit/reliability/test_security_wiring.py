@@ -39,7 +39,7 @@ def test_sasl_ssl_from_the_environment(argv: list[str], monkeypatch: pytest.Monk
 
 
 def test_sasl_without_credentials_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from streams.cli.errors import UsageError
+    from streams.errors import UsageError
 
     monkeypatch.setenv("HOLDWATCH_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
     monkeypatch.delenv("HOLDWATCH_KAFKA_USERNAME", raising=False)

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streams.contract import timestamps
+from streams.contract.vocabulary import FORMS
 from streams.policy.model import Policy
 from tests.support import Events, alert_set, replay
 
@@ -23,7 +24,7 @@ def booking_events(draw: st.DrawFn, index: int) -> list[dict[str, Any]]:
     """One booking's events with random times, kinds and gaps: enough to reach every rule."""
     zone = draw(st.sampled_from(["America/New_York", "America/Phoenix", "America/Chicago"]))
     ev = Events(f"bk-{index}", zone)
-    at = lambda minutes: timestamps.format(START + minutes * MINUTE)  # noqa: E731
+    at = lambda minutes: timestamps.isoformat(START + minutes * MINUTE)  # noqa: E731
     booked = draw(st.integers(0, 3 * 24 * 60))
     category = draw(st.sampled_from(["traffic", "drug"]))
     events = [ev.booking(at(booked), charges=[("misdemeanor", category)])]
@@ -39,9 +40,7 @@ def booking_events(draw: st.DrawFn, index: int) -> list[dict[str, Any]]:
         )
     if draw(st.booleans()):
         issued = booked + draw(st.integers(0, 900))
-        events.append(
-            ev.detainer(at(issued), form=draw(st.sampled_from(["I-247-2011", "I-247A-2017"])))
-        )
+        events.append(ev.detainer(at(issued), form=draw(st.sampled_from(FORMS))))
         served = draw(maybe_minutes)
         if served is not None:
             events.append(ev.detainer(at(issued + served), action="served"))
@@ -76,7 +75,7 @@ def shuffled_within(events: list[dict[str, Any]], lateness: int, seed: int) -> l
     return [e for _, _, e in sorted(keyed, key=lambda k: (k[0], k[1]))]
 
 
-UNTIL = timestamps.format(START + 20 * 24 * 60 * MINUTE)
+UNTIL = timestamps.isoformat(START + 20 * 24 * 60 * MINUTE)
 common = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.cli.errors import UsageError
+from streams.errors import UsageError
 from streams.streaming import control
 from streams.streaming import headers as hdr
 from streams.streaming.control import ControlKey, ForgedControl

@@ -8,19 +8,16 @@ import orjson
 import pytest
 
 from streams.contract import timestamps
+from streams.engine.clock import ManualClock
 from streams.engine.watermark import NEVER
+from streams.kafka.topics import INPUT_TOPICS, TYPE_TO_TOPIC
 from streams.policy.load import load_policy
 from streams.streaming import headers as hdr
 from streams.streaming.partition import PartitionDriver
 from tests.support import Events, signed_stamp, signed_tick
 
-TOPICS = ("bookings", "hits", "detainers", "releases")
-TYPE_OF_TOPIC = {
-    "bookings": "booking",
-    "hits": "hit",
-    "detainers": "detainer",
-    "releases": "release",
-}
+TOPICS = INPUT_TOPICS
+TYPE_OF_TOPIC = {topic: kind for kind, topic in TYPE_TO_TOPIC.items()}
 
 
 def test_processed_time_leaves_out_the_wait_for_the_watermark_merge() -> None:
@@ -53,8 +50,6 @@ def test_processed_time_leaves_out_the_wait_for_the_watermark_merge() -> None:
 
 def test_a_live_event_ahead_of_the_wall_clock_is_the_dead_letter_future() -> None:
     """Issue 12 §1, live mode (fails before it: the event was applied and moved the watermark)."""
-    from streams.engine.clock import ManualClock
-
     now = timestamps.parse("2018-03-05T14:00:00Z")
     clock = ManualClock(now)
     policy = load_policy()
@@ -68,12 +63,12 @@ def test_a_live_event_ahead_of_the_wall_clock_is_the_dead_letter_future() -> Non
     assert outcome.dead_letter is not None and outcome.dead_letter["reason"] == "future"
     assert driver.floors["bookings"] == NEVER  # it moved nothing
     # Within the skew it is applied, and raises the floor only to the wall clock minus lateness.
-    soon = ev.hit(timestamps.format(now + policy.max_clock_skew))
+    soon = ev.hit(timestamps.isoformat(now + policy.max_clock_skew))
     [outcome], _ = driver.on_message("hits", b"bk-live", orjson.dumps(soon), None, 1)
     assert outcome.result == "accepted"
     assert driver.floors["hits"] == now - policy.allowed_lateness
     clock.advance(2 * 3600)
-    later = ev.hit(timestamps.format(now + 2 * policy.max_clock_skew))
+    later = ev.hit(timestamps.isoformat(now + 2 * policy.max_clock_skew))
     [outcome], _ = driver.on_message("hits", b"bk-live", orjson.dumps(later), None, 2)
     assert outcome.result == "accepted"  # the wall clock caught up
 

@@ -44,7 +44,7 @@ def logs_with_resends(draw: st.DrawFn) -> list[dict[str, Any]]:
             )
         )
         moved = timestamps.parse(event["occurred_at"]) + shift * timestamps.MINUTE
-        copy = event | {"occurred_at": timestamps.format(min(moved, timestamps.parse(UNTIL)))}
+        copy = event | {"occurred_at": timestamps.isoformat(min(moved, timestamps.parse(UNTIL)))}
         out.insert(rng.randrange(len(out) + 1), copy)
     return out
 
