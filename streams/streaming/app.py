@@ -100,7 +100,6 @@ class _Uncheckpointed:
     """Messages processed (their outputs delivered or in the outbox) but not yet acked."""
 
     touched: dict[int, tuple[PartitionDriver, Any]] = field(default_factory=dict)
-    acks: list[tuple[int, Any]] = field(default_factory=list)
 
 
 class Worker:
@@ -118,6 +117,7 @@ class Worker:
         self._alerts: list[dict[str, Any]] = []  # emitted by the engines, drained by the agent
         self._outbox = _Outbox()
         self._pending = _Uncheckpointed()
+        self._acks = commit.InOrderAcks()  # settled messages, acked in offset order per tp
         self._cadence = commit.Cadence(
             self._deliver,
             self._checkpoint,
@@ -223,8 +223,10 @@ class Worker:
     async def _on_revoked(self, sender: Any, *args: Any, **kwargs: Any) -> None:
         """A revoked partition's engine goes; its unacked messages go to the new owner."""
         revoked: set[Any] = kwargs.get("revoked", args[0] if args else set())
-        for tp in revoked:
-            self.drivers.pop(tp.partition, None)
+        gone = {tp.partition for tp in revoked}
+        for partition in gone:
+            self.drivers.pop(partition, None)
+        self._acks.forget(lambda tp: tp[1] in gone)
 
     def driver(self, partition: int) -> PartitionDriver:
         driver = self.drivers.get(partition)
@@ -259,6 +261,8 @@ class Worker:
         partition = message.partition
         driver = self.driver(partition)
         clock_before = driver.engine.watermark.value  # tells deadline alerts from late events
+        acks = self._acks
+        acks.received((message.topic, partition), message.offset)
         key = (
             message.key
             if message.key is None or isinstance(message.key, bytes)
@@ -280,7 +284,8 @@ class Worker:
                 outbox.dead_letters.append((partition, message.key, outcome.dead_letter))
             if metrics is not None:
                 metrics.observe(outcome, decided, live)
-            pending.acks.append((partition, outcome.token))
+            settled = outcome.token.message
+            acks.settled((settled.topic, settled.partition), settled.offset, outcome.token)
         outbox.barriers.extend((run, partition) for run in barriers)
 
     async def _deliver(self) -> None:
@@ -311,7 +316,8 @@ class Worker:
                 await self._send_barrier(run, partition)
 
     async def _checkpoint(self) -> None:
-        """Changed cases to the table, changelog synced, then the messages acked.
+        """Changed cases to the table, changelog synced, then the messages acked (in offset
+        order per topic-partition, :class:`commit.InOrderAcks`).
 
         Only after :meth:`_deliver`: a case never records an alert as sent before it is.
         """
@@ -327,9 +333,8 @@ class Worker:
         await commit.sync_changelog(
             self.app, self.cases, written, tombstones=self.config.changelog_sync
         )
-        for partition, token in pending.acks:
-            if partition in mine:
-                await self._stream.ack(token)
+        for token in self._acks.ackable(lambda tp: tp[1] in mine):
+            await self._stream.ack(token)
 
     async def _checkpoint_if_idle(self) -> None:
         """Timer: a stream that went quiet still gets its last messages checkpointed."""

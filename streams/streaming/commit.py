@@ -10,7 +10,9 @@ messages, so a per-message round trip (an alert, a changelog write, an ack) beco
    it), the changelog is *synced* (below), and only then are the messages acked.
 
 A case never records an alert as sent before the alert is delivered, and a message is never acked
-before the state it changed is in the changelog. A crash re-delivers every unacked message to the
+before the state it changed is in the changelog, nor before every earlier message of its
+topic-partition is settled (:class:`InOrderAcks`: Faust would otherwise commit past a message the
+watermark merge still holds). A crash re-delivers every unacked message to the
 last checkpointed state: its events are applied again (alerts again, with the same ids, which
 ``holdwatch alerts tail`` prints once), and those already applied are dropped by ``event_id``.
 
@@ -27,12 +29,16 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from time import perf_counter
 from typing import Any
 
 from faust.streams import _current_event
+
+#: (topic, partition) of an input message.
+TopicPartition = tuple[str, int]
 
 SYNC_KEY = b"\x00holdwatch:changelog-sync"
 
@@ -141,3 +147,54 @@ class Cadence:
     async def _checkpoint(self) -> None:
         self.uncheckpointed = 0
         await self.checkpoint()
+
+
+class InOrderAcks:
+    """Which messages may be acked: per input topic-partition, only a settled run from the oldest
+    message received and not yet acked.
+
+    The watermark merge holds an event until every input topic has passed it, while a tick or a
+    dead letter later in the same topic-partition settles at once. faust-streaming 0.15 commits
+    the end of the first run of consecutive acked offsets and lets a run start one past the
+    committed offset (``Consumer._new_offset``, faust-streaming issue #606): acking offset n+1
+    while offset n is held commits n+2, and a crash before n is applied loses it for good (the
+    invented ``detainer_without_hit`` of issue 13). Acked only in offset order, every commit
+    Faust can make is below the oldest message not yet in the changelog.
+    """
+
+    def __init__(self) -> None:
+        self._received: dict[TopicPartition, deque[int]] = {}
+        self._settled: dict[TopicPartition, dict[int, Any]] = {}
+
+    def received(self, tp: TopicPartition, offset: int) -> None:
+        """A message of ``tp`` was taken from the stream (offsets ascend within a tp)."""
+        self._received.setdefault(tp, deque()).append(offset)
+
+    def settled(self, tp: TopicPartition, offset: int, token: Any) -> None:
+        """The message at ``offset`` was applied, dropped or dead-lettered: ``token`` acks it."""
+        self._settled.setdefault(tp, {})[offset] = token
+
+    def pending(self, tp: TopicPartition) -> int:
+        """Messages of ``tp`` received and not yet handed out by :meth:`ackable`."""
+        return len(self._received.get(tp, ()))
+
+    def ackable(self, keep: Callable[[TopicPartition], bool] = lambda tp: True) -> list[Any]:
+        """The tokens to ack now, oldest first, for every ``tp`` that ``keep`` accepts: per tp,
+        the settled messages before the first one still unsettled. They are forgotten here."""
+        out: list[Any] = []
+        for tp, received in self._received.items():
+            if not keep(tp):
+                continue
+            settled = self._settled.get(tp)
+            while received and settled and received[0] in settled:
+                out.append(settled.pop(received.popleft()))
+        return out
+
+    def forget(self, drop: Callable[[TopicPartition], bool]) -> None:
+        """Drop every ``tp`` that ``drop`` accepts (revoked: its new owner re-reads from the
+        committed offset)."""
+        for tp in [tp for tp in self._received if drop(tp)]:
+            del self._received[tp]
+            self._settled.pop(tp, None)
+        for tp in [tp for tp in self._settled if drop(tp)]:
+            del self._settled[tp]

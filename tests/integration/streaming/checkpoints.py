@@ -26,6 +26,24 @@ def read_keys(settings: KafkaSettings, topic: str) -> dict[int, list[bytes | Non
     return records
 
 
+def committed_offsets(settings: KafkaSettings) -> dict[TopicPartition, int]:
+    """The worker group's committed offset per input topic-partition (absent: none yet, or the
+    group coordinator not ready yet, as on Apache Kafka before the group's first join)."""
+    from kafka.errors import KafkaError
+
+    group = WorkerConfig(settings, load_policy()).app_id
+    admin = KafkaAdminClient(bootstrap_servers=list(settings.brokers))
+    try:
+        found = admin.list_group_offsets(group).get(group, {})
+    except KafkaError as exc:
+        if not exc.retriable:
+            raise
+        return {}
+    finally:
+        admin.close()
+    return {tp: meta.offset for tp, meta in found.items() if meta.offset >= 0}
+
+
 def wait_until_checkpointed(settings: KafkaSettings, timeout: float) -> dict[TopicPartition, int]:
     """Wait until the worker group's committed offsets reach the end of every input partition;
     returns those still behind (empty on success). Ends are counted by reading, since Tansu's

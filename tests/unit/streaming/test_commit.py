@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from streams.streaming.commit import Cadence
+from streams.streaming.commit import Cadence, InOrderAcks
 
 
 @pytest.fixture
@@ -72,3 +72,46 @@ def test_a_quiet_input_is_checkpointed_by_the_idle_timer(calls: list[str]) -> No
     assert calls == ["deliver", "deliver", "checkpoint"]
     asyncio.run(cadence.when_idle())  # nothing left
     assert calls == ["deliver", "deliver", "checkpoint"]
+
+
+BOOKINGS_0 = ("bookings", 0)
+HITS_0 = ("hits", 0)
+
+
+def test_a_message_settled_behind_a_held_one_waits_for_it() -> None:
+    """The cause of issue 13's invented alert: a tick behind an event the watermark merge holds
+    settles first. Acked at once, faust-streaming commits past the held event (its issue #606)
+    and a SIGKILL loses it; on the starting main the worker acked in settling order."""
+    acks = InOrderAcks()
+    acks.received(BOOKINGS_0, 10)  # an event, held
+    acks.received(BOOKINGS_0, 11)  # a tick
+    acks.settled(BOOKINGS_0, 11, "tick@11")
+    assert acks.ackable() == []
+    acks.settled(BOOKINGS_0, 10, "event@10")
+    assert acks.ackable() == ["event@10", "tick@11"]
+    assert acks.ackable() == []
+    assert acks.pending(BOOKINGS_0) == 0
+
+
+def test_each_topic_partition_is_ordered_on_its_own() -> None:
+    acks = InOrderAcks()
+    acks.received(BOOKINGS_0, 0)
+    acks.received(HITS_0, 0)
+    acks.received(HITS_0, 1)
+    acks.settled(HITS_0, 0, "hit@0")
+    acks.settled(HITS_0, 1, "hit@1")
+    assert acks.ackable() == ["hit@0", "hit@1"]
+    assert acks.pending(BOOKINGS_0) == 1
+
+
+def test_only_the_partitions_asked_for_are_acked() -> None:
+    """A partition revoked since its messages were processed is someone else's: not acked."""
+    acks = InOrderAcks()
+    acks.received(("bookings", 1), 0)
+    acks.settled(("bookings", 1), 0, "p1")
+    acks.received(BOOKINGS_0, 0)
+    acks.settled(BOOKINGS_0, 0, "p0")
+    assert acks.ackable(lambda tp: tp[1] == 0) == ["p0"]
+    acks.forget(lambda tp: tp[1] == 1)
+    assert acks.ackable() == []
+    assert acks.pending(("bookings", 1)) == 0
