@@ -145,3 +145,23 @@ def test_the_readme_opens_with_the_demo_and_the_tests() -> None:
     assert blocks[1].strip() == (
         "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest"
     )
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces -> '-'."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_link_to_a_section_lands_on_a_heading(doc: Path) -> None:
+    """A renamed heading breaks every `[...](file.md#section)` that points at it, silently."""
+    problems = []
+    for target, anchor in re.findall(r"\]\(([\w./-]*\.md|)#([\w-]+)\)", doc.read_text()):
+        path = (doc.parent / target) if target else doc
+        if not path.is_file():
+            problems.append(f"{target}: no such file")
+            continue
+        headings = re.findall(r"^#+ (.+)$", path.read_text(), re.M)
+        if anchor not in {_anchor(h) for h in headings}:
+            problems.append(f"{target or doc.name}#{anchor}: no such heading")
+    assert not problems, "\n".join(problems)
