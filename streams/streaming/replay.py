@@ -142,6 +142,13 @@ class OutputReader(threading.Thread):
         )
         self.consumer.assign(self.partitions)
         self.consumer.seek_to_end()
+        # kafka-python resolves seek_to_end lazily, at the thread's first poll. A broker that has
+        # just restarted answers ListOffsets late (NotLeaderForPartition until its partitions
+        # load), by which time a worker may have answered the start barrier: read from the end
+        # found then, the reader would wait for that answer in vain. Resolve the ends now,
+        # before any tick is sent.
+        for tp in self.partitions:
+            self.consumer.position(tp, timeout_ms=30_000)
         self.started: set[Any] = set()
         self.ended: set[Any] = set()
         self.seen: set[tuple[str, str]] = set()
