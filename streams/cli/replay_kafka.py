@@ -21,7 +21,7 @@ from streams.replay.source import LogSource, SourceError
 
 if TYPE_CHECKING:
     from streams.streaming.control import ControlKey
-    from streams.streaming.replay import KafkaReplaySummary
+    from streams.streaming.kafka_replay import KafkaReplaySummary
 
 
 def run_kafka(args: argparse.Namespace) -> int:
@@ -97,7 +97,7 @@ def _run(
     in order (signals wait while a record is written and while everything is closed)."""
     from kafka.errors import KafkaError
 
-    from streams.streaming.replay import KafkaReplay, ReplayTimeout
+    from streams.streaming.kafka_replay import KafkaReplay, ReplayTimeout
     from streams.streaming.session import kafka_session
 
     with guard, ExitStack() as stack:

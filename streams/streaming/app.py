@@ -133,9 +133,9 @@ class Worker:
         if metrics is not None:
             metrics.started(self.live)
         # The per-jurisdiction monitor: a repartition by jurisdiction and its own agent.
-        from streams.streaming import jurisdictions
+        from streams.streaming import jurisdiction_agent
 
-        jurisdictions.install(self, metrics.observe_share if metrics is not None else None)
+        jurisdiction_agent.install(self, metrics.observe_share if metrics is not None else None)
 
     # -- Faust wiring ------------------------------------------------------------------------
 

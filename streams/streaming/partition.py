@@ -33,9 +33,9 @@ from streams.contract.decode import Decoder, Rejected
 from streams.contract.events import Event
 from streams.engine.alerts import Emit
 from streams.engine.clock import Clock
-from streams.engine.jurisdiction import DetainerFact
 from streams.engine.processor import Engine
 from streams.engine.record import CaseRecord
+from streams.engine.share_monitor import DetainerFact
 from streams.engine.watermark import NEVER
 from streams.policy.model import Policy
 from streams.streaming import control as ctl

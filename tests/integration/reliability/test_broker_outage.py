@@ -26,7 +26,7 @@ from streams.kafka.broker import EmbeddedBroker, free_port
 from streams.kafka.settings import KafkaSettings
 from streams.policy.load import load_policy
 from streams.streaming.app import WorkerConfig
-from streams.streaming.replay import KafkaReplay
+from streams.streaming.kafka_replay import KafkaReplay
 from streams.streaming.run import WorkerProcess, create_topics, event_worker_args, fresh_topics
 from tests.integration.streaming.checkpoints import wait_until_checkpointed
 from tests.support import Events, alert_set, replay

@@ -13,7 +13,7 @@ def main() -> None:
     from streams.kafka.settings import KafkaSettings
     from streams.kafka.topics import ensure_topics
     from streams.policy.load import load_policy
-    from streams.streaming import jurisdictions
+    from streams.streaming import jurisdiction_agent
     from streams.streaming.app import Worker, WorkerConfig
     from streams.streaming.run import create_topics
 
@@ -26,12 +26,12 @@ def main() -> None:
     create_topics(config)
     ensure_topics(
         settings.kafka_python_kwargs(),
-        jurisdictions.topic_names(config),
+        jurisdiction_agent.topic_names(config),
         partitions=int(partitions),
     )
     worker = Worker(config)
     if not hasattr(worker, "jurisdiction_forwarder"):  # app.py does not install it yet
-        jurisdictions.install(worker)
+        jurisdiction_agent.install(worker)
     faust.Worker(worker.app, loglevel="warning", quiet=True).execute_from_commandline()
 
 

@@ -1,7 +1,7 @@
 """The rolling low-priority share monitor: detainer facts and a watermark in, alerts out.
 
 Pure Python (no Faust, no Kafka): the in-process replay feeds it from the engine's fact callback,
-the Faust worker from a topic keyed by jurisdiction (``streams/streaming/jurisdictions.py``).
+the Faust worker from a topic keyed by jurisdiction (``streams/streaming/jurisdiction_agent.py``).
 Both must give the same alerts, so its result depends only on the facts' contents and on the
 watermark, never on the order in which facts of different bookings arrive.
 

@@ -1,7 +1,7 @@
 """The jurisdiction monitor in the Faust worker: a repartition by jurisdiction, watermarks in-band.
 
 The rules agent runs one engine per input partition *p* (keyed by booking). Its detainer facts
-(``streams/engine/jurisdiction.py``) are re-keyed by jurisdiction onto the internal topic
+(``streams/engine/share_monitor.py``) are re-keyed by jurisdiction onto the internal topic
 ``<prefix>jurisdiction-facts`` (same partition count; partition = Kafka's default partitioner on
 the jurisdiction id). Event time travels in-band, as on the input topics:
 
@@ -41,7 +41,7 @@ import orjson
 
 from streams.contract.dead_letters import dead_letter
 from streams.engine.alerts import Alert
-from streams.engine.jurisdiction import DetainerFact, Evaluated, ShareMonitor, local_day, midnight
+from streams.engine.share_monitor import DetainerFact, Evaluated, ShareMonitor, local_day, midnight
 from streams.engine.watermark import NEVER
 from streams.policy.model import Policy
 from streams.streaming import commit
