@@ -47,7 +47,7 @@ from typing import Any
 from streams.contract.timestamps import isoformat, to_datetime
 from streams.contract.vocabulary import AlertState
 from streams.engine import calendar
-from streams.engine.alerts import Alert, alert_id
+from streams.engine.alerts import Alert, alert_record
 from streams.engine.case import Case, Detainer
 from streams.engine.queries import earliest_hit
 from streams.engine.rules.jurisdiction_share import LOW_PRIORITY_SHARE
@@ -324,19 +324,11 @@ class ShareMonitor:
         details: dict[str, Any],
         order: int | None = None,
     ) -> Alert:
-        info = self.policy.rules[RULE]
-        return {
-            "alert_id": alert_id(RULE, "", at, juris),
-            "rule": RULE,
-            "severity": info.severity,
-            "state": state,
-            "booking_id": "",
-            "jurisdiction": juris,
-            "occurred_at": isoformat(at, calendar.zone(self.states_zone(juris))),
-            "details": details,
-            "policy": info.basis,
-            "_at": at if order is None else order,
-        }
+        alert = alert_record(
+            self.policy, RULE, state, at, self.states_zone(juris), details, jurisdiction=juris
+        )
+        alert["_at"] = at if order is None else order  # sorting key, removed before emitting
+        return alert
 
     def states_zone(self, juris: str) -> str:
         state = self.states.get(juris)

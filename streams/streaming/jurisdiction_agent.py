@@ -23,32 +23,35 @@ its own (:class:`ShareMonitor`), kept in a changelog-backed Faust table (``juris
 Faust's windowed tables expire by wall clock, so they are not used. With the monitor's
 content-based counting rule this gives the in-process replay's alerts exactly.
 
-Barriers: :func:`install` wraps the worker's barrier writer so that the alerts-topic barrier of a
-run is written by the jurisdiction agent (partition *q*) once all sources forwarded it, after its
-own alerts: ``replay --kafka`` then reads jurisdiction alerts too before it stops.
+Barriers: the rules agent forwards each completed run to the facts topic instead of writing the
+alerts-topic barrier itself; :class:`JurisdictionAgent` writes it (partition *q*) once all sources
+forwarded it, after its own alerts: ``replay --kafka`` then reads jurisdiction alerts too before
+it stops. Both agents are :class:`streams.streaming.agent.CheckpointedAgent`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import faust
 import orjson
 
-from streams.contract.dead_letters import dead_letter
 from streams.engine.alerts import Alert
 from streams.engine.share_monitor import DetainerFact, Evaluated, ShareMonitor, local_day, midnight
 from streams.engine.watermark import NEVER
+from streams.observability.metrics import WorkerMetrics
 from streams.policy.model import Policy
-from streams.streaming import commit
 from streams.streaming import control as ctl
-from streams.streaming import headers as hdr
-from streams.streaming.partition import Outcome
+from streams.streaming.agent import AgentTiming, CheckpointedAgent, Outputs
+from streams.streaming.merge import InputFrontier
+from streams.streaming.partition import rejected_outcome
 from streams.streaming.store import partition_of
+
+if TYPE_CHECKING:
+    from streams.streaming.app import WorkerConfig
 
 log = logging.getLogger("holdwatch.jurisdictions")
 
@@ -60,7 +63,7 @@ def facts_topic_name(prefix: str) -> str:
     return f"{prefix}{FACTS_TOPIC}"
 
 
-def topic_names(config: Any) -> list[str]:
+def topic_names(config: WorkerConfig) -> list[str]:
     """Topics ``create_topics`` must create (all with the configured partition count)."""
     return [facts_topic_name(config.kafka.topic_prefix), f"{config.app_id}-{TABLE}-changelog"]
 
@@ -114,13 +117,12 @@ class JurisdictionPartition:
         self, partition: int, sources: int, policy: Policy, on_evaluate: Evaluated | None = None
     ) -> None:
         self.partition = partition
-        self.sources: dict[int, int] = dict.fromkeys(range(sources), NEVER)
+        self.sources: InputFrontier[int] = InputFrontier(range(sources))
         self.monitor = ShareMonitor(policy, on_evaluate)
-        self.barriers: dict[str, set[int]] = {}
 
     @property
     def watermark(self) -> int:
-        return min(self.sources.values(), default=NEVER)
+        return self.sources.watermark
 
     def handle(self, value: bytes) -> tuple[list[Alert], list[str]]:
         message = orjson.loads(value)
@@ -130,14 +132,9 @@ class JurisdictionPartition:
             self.monitor.add(DetainerFact.from_primitive(message["f"]))
             return [], []
         completed: list[str] = []
-        if message["w"] > self.sources.get(source, NEVER):
-            self.sources[source] = message["w"]
-        if kind == "b":
-            seen = self.barriers.setdefault(message["r"], set())
-            seen.add(source)
-            if seen >= self.sources.keys():
-                del self.barriers[message["r"]]
-                completed.append(message["r"])
+        self.sources.raise_floor(source, message["w"])
+        if kind == "b" and self.sources.barrier(source, message["r"]):
+            completed.append(message["r"])
         alerts = self.monitor.advance_to(self.watermark) if self.watermark != NEVER else []
         return alerts, completed
 
@@ -154,7 +151,7 @@ class JurisdictionPartition:
                 (key, None if snap is None else orjson.dumps({"q": self.partition, "s": snap}))
             )
         monitor.dirty.clear()
-        sources = {str(p): w for p, w in self.sources.items()}
+        sources = {str(p): w for p, w in self.sources.floors.items()}
         out.append(
             (
                 f"w:{self.partition}".encode(),
@@ -175,205 +172,106 @@ class JurisdictionPartition:
                 self.monitor.restore(key[2:], data["s"])
             elif key.startswith("w:"):
                 for p, w in data["w"].items():
-                    self.sources[int(p)] = max(self.sources.get(int(p), NEVER), int(w))
+                    self.sources.raise_floor(int(p), int(w))
                 self.monitor.watermark = int(data["m"])
 
 
-@dataclass
-class _Pending:
-    """Facts-topic messages processed but not yet checkpointed (outputs maybe not delivered)."""
+def facts_forwarder(
+    facts: Any, control: ctl.ControlKey, partitions: int, policy: Policy
+) -> Forwarder:
+    """The rules agent's side: facts, watermarks and barriers onto ``facts`` (a Faust topic).
 
-    touched: dict[int, tuple[JurisdictionPartition, Any]] = field(default_factory=dict)
-    writes: dict[int, dict[bytes, bytes | None]] = field(default_factory=dict)
-    alerts: list[tuple[int, Alert]] = field(default_factory=list)
-    runs: list[tuple[int, str]] = field(default_factory=list)
-    dead: list[tuple[int, Any, dict[str, Any]]] = field(default_factory=list)
-    acks: list[tuple[int, Any]] = field(default_factory=list)
-
-
-def install(worker: Any, on_evaluate: Evaluated | None = None) -> None:
-    """Add the repartition, the jurisdiction agent and its table to ``worker.app``.
-
-    Call it once ``worker.app`` exists and before the app starts. ``on_evaluate(jurisdiction,
-    midnight, share, count)`` is called at every evaluation (gauges).
+    Facts, watermarks and barriers travel in the body of this topic, which only workers write:
+    each message is signed whole (``control.BodySigner``), and one that is not is a dead letter
+    ``forged_control`` instead of moving a jurisdiction's clock or counts.
     """
-    app: faust.App = worker.app
-    cfg = worker.config
-    partitions = cfg.kafka.partitions
-    policy: Policy = cfg.policy
-    facts = app.topic(
-        facts_topic_name(cfg.kafka.topic_prefix),
-        partitions=partitions,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-    )
-    table = app.Table(TABLE, default=None, partitions=partitions, key_type=bytes, value_type=bytes)
-    worker.jurisdiction_facts_topic = facts
-    worker.jurisdiction_table = table
-
-    # Facts, watermarks and barriers travel in the body of this topic, which only workers write:
-    # each message is signed whole (``control.BodySigner``), and one that is not is a dead letter
-    # ``forged_control`` instead of moving a jurisdiction's clock or counts.
-    facts_name = facts_topic_name(cfg.kafka.topic_prefix)
-    signer = ctl.BodySigner(worker.control)
+    name = facts.get_topic_name()
+    signer = ctl.BodySigner(control)
 
     def send(key: bytes | None, value: bytes, partition: int) -> None:
-        headers = signer.sign(facts_name, partition, value)
+        headers = signer.sign(name, partition, value)
         facts.send_soon(key=key, value=value, partition=partition, headers=headers)
 
-    forwarder = Forwarder(send, partitions, policy)
-    worker.jurisdiction_forwarder = forwarder
+    return Forwarder(send, partitions, policy)
 
-    # Source side: every new partition driver reports its facts and watermark moves.
-    original_driver = worker.driver
 
-    def driver(partition: int) -> Any:
-        fresh = partition not in worker.drivers
-        made = original_driver(partition)
-        if fresh:
-            made.engine.on_fact = lambda fact, p=partition: forwarder.fact(p, fact)
-            made.on_watermark = lambda at, p=partition: forwarder.watermark(p, at)
-        return made
+class JurisdictionAgent(CheckpointedAgent[JurisdictionPartition]):
+    """The facts topic's agent: one :class:`JurisdictionPartition` per facts partition, its
+    monitors' state in the ``jurisdictions`` table, its alerts and the alerts-topic barrier of
+    every run (once all sources forwarded it, after its own alerts: ``replay --kafka`` then reads
+    jurisdiction alerts too before it stops)."""
 
-    worker.driver = driver
-
-    # Barriers: dead letters as before; the alerts barrier goes through the jurisdiction agent.
-    async def send_barrier(run: str, partition: int) -> None:
-        made = worker.drivers.get(partition)
-        at = made.engine.watermark.value if made is not None else NEVER
-        await app.producer.flush()  # this partition's alerts and facts are written before it
-        forwarder.barrier(partition, run, at)
-        marker = [(hdr.BARRIER, run.encode())]
-        dead = worker.dead_topic
-        await dead.send(
-            value=b"",
-            partition=partition,
-            headers=worker.control.sign(dead.get_topic_name(), partition, marker),
+    def __init__(
+        self,
+        app: faust.App,
+        facts: Any,
+        outputs: Outputs,
+        timing: AgentTiming,
+        policy: Policy,
+        partitions: int,
+        metrics: WorkerMetrics | None = None,
+        live: bool = False,
+    ) -> None:
+        table = app.Table(
+            TABLE, default=None, partitions=partitions, key_type=bytes, value_type=bytes
         )
+        super().__init__(app, "holdwatch-jurisdictions", facts, table, outputs, timing)
+        self.policy = policy
+        self.sources = partitions
+        self.metrics = metrics
+        self.live = live
+        self.facts_name = facts.get_topic_name()
+        self.signer = ctl.BodySigner(outputs.control)
 
-    worker._send_barrier = send_barrier
-
-    parts: dict[int, JurisdictionPartition] = {}
-    worker.jurisdiction_partitions = parts
-
-    def part(q: int) -> JurisdictionPartition:
-        found = parts.get(q)
-        if found is None:
-            found = parts[q] = JurisdictionPartition(q, partitions, policy, on_evaluate)
-            found.restore(list(table.items()))
-            log.info(
-                "jurisdiction partition %d: %d jurisdictions recovered",
-                q,
-                len(found.monitor.states),
-            )
+    def open(self, partition: int) -> JurisdictionPartition:
+        on_evaluate = self.metrics.observe_share if self.metrics is not None else None
+        found = JurisdictionPartition(partition, self.sources, self.policy, on_evaluate)
+        found.restore(list(self.table.items()))
+        log.info(
+            "jurisdiction partition %d: %d jurisdictions recovered",
+            partition,
+            len(found.monitor.states),
+        )
         return found
 
-    state: dict[str, Any] = {"pending": _Pending(), "stream": None}
-
-    async def agent(stream: Any) -> None:
-        """Like the rules agent (``commit.py``): alerts and barriers delivered whenever the
-        buffer runs dry; the monitors' state written, synced and the messages acked at each
-        checkpoint."""
-        state["stream"] = stream.noack()
-        await cadence.drive(state["stream"], process)
-
-    def process(event: Any) -> None:
-        pending: _Pending = state["pending"]
+    def handle(self, state: JurisdictionPartition, event: Any) -> None:
         message = event.message
         q = message.partition
-        jp = part(q)
+        self.settle(event)
         try:
-            signer.check(facts_name, q, message.value, message.headers)
+            self.signer.check(self.facts_name, q, message.value, message.headers)
         except ctl.ForgedControl as forged:
-            record = dead_letter(
-                message.value or b"",
-                "forged_control",
-                str(forged),
-                topic=message.topic,
-                partition=q,
-                offset=message.offset,
-                key=message.key,
+            where = {"topic": message.topic, "partition": q, "offset": message.offset}
+            where["key"] = message.key
+            dead = rejected_outcome(
+                event, "unknown", message.value or b"", "forged_control", str(forged), where
             )
-            pending.dead.append((q, message.key, record))
-            pending.touched[q] = (jp, event)
-            pending.acks.append((q, event))
-            if worker.metrics is not None:
-                outcome = Outcome(event, "unknown", "dead_letter", dead_letter=record)
-                worker.metrics.observe(outcome, perf_counter(), worker.live)
+            assert dead.dead_letter is not None
+            self.outbox.dead_letters.append((q, message.key, dead.dead_letter))
+            if self.metrics is not None:
+                self.metrics.observe(dead, perf_counter(), self.live)
             return
-        alerts, runs = jp.handle(message.value)
-        pending.writes.setdefault(q, {}).update(jp.dirty_entries())
-        pending.touched[q] = (jp, event)
-        pending.alerts.extend((q, alert) for alert in alerts)
-        pending.runs.extend((q, run) for run in runs)
-        pending.acks.append((q, event))
+        alerts, runs = state.handle(message.value)
+        self.outbox.alerts.extend((q, alert, None) for alert in alerts)
+        self.outbox.barriers.extend((run, q) for run in runs)
 
-    async def deliver() -> None:
-        pending: _Pending = state["pending"]
-        alerts, runs, dead = pending.alerts, pending.runs, pending.dead
-        pending.alerts, pending.runs, pending.dead = [], [], []
-        sent = [
-            await worker.alerts_topic.send(key=None, value=orjson.dumps(alert), partition=q)
-            for q, alert in alerts
-        ]
-        sent += [
-            await worker.dead_topic.send(key=key, value=orjson.dumps(record), partition=q)
-            for q, key, record in dead
-        ]
-        for delivered in sent:
-            await delivered
-        for q, run in runs:
-            if q in parts:
-                marker = [(hdr.BARRIER, run.encode())]
-                alerts_topic = worker.alerts_topic
-                await alerts_topic.send(
-                    value=b"",
-                    partition=q,
-                    headers=worker.control.sign(alerts_topic.get_topic_name(), q, marker),
-                )
+    def write_state(self, state: JurisdictionPartition) -> bool:
+        table = self.table
+        for key, value in state.dirty_entries():
+            if value is None:
+                table.pop(key, None)
+            else:
+                table[key] = value
+        return True  # the sources' watermarks at least
 
-    async def checkpoint() -> None:
-        pending: _Pending = state["pending"]
-        state["pending"] = _Pending()
-        mine = {q for q, (jp, _) in pending.touched.items() if parts.get(q) is jp}
-        for q in mine:
-            with commit.acting_for(pending.touched[q][1]):
-                for key, value in pending.writes.get(q, {}).items():
-                    if value is None:
-                        table.pop(key, None)
-                    else:
-                        table[key] = value
-        await commit.sync_changelog(
-            app, table, (q for q in mine if pending.writes.get(q)), tombstones=cfg.changelog_sync
-        )
-        for q, event in pending.acks:
-            if q in mine:
-                await state["stream"].ack(event)
-
-    cadence = commit.Cadence(
-        deliver,
-        checkpoint,
-        interval=cfg.checkpoint_interval,
-        max_batch=cfg.max_batch,
-        max_messages=cfg.checkpoint_messages,
-    )
-
-    async def checkpoint_jurisdictions_if_idle() -> None:
-        await cadence.when_idle()
-
-    app.timer(interval=cfg.checkpoint_interval / 2, on_leader=False)(
-        checkpoint_jurisdictions_if_idle
-    )
-    app.agent(facts, name="holdwatch-jurisdictions")(agent)
-
-    async def on_revoked(sender: Any, revoked: set[Any], **_: Any) -> None:
-        for tp in revoked:
-            if tp.topic == facts.get_topic_name():
-                parts.pop(tp.partition, None)
-
-    app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]
+    async def forward_barrier(self, run: str, partition: int) -> None:
+        await self.outputs.barrier(self.outputs.alerts, run, partition)
 
 
-__all__ = ["Forwarder", "JurisdictionPartition", "install", "topic_names"]
+__all__ = [
+    "Forwarder",
+    "JurisdictionAgent",
+    "JurisdictionPartition",
+    "facts_forwarder",
+    "topic_names",
+]
