@@ -26,6 +26,7 @@ from typing import Any, Generic, TypeVar
 
 import faust
 import orjson
+from faust.types import EventT, TableT, TopicT
 
 from streams.engine.alerts import Alert
 from streams.streaming import commit
@@ -40,11 +41,11 @@ S = TypeVar("S")
 class Outputs:
     """Where agents write: the alerts and dead-letters topics, and the key that signs barriers."""
 
-    alerts: Any  # faust topic
-    dead_letters: Any  # faust topic
+    alerts: TopicT
+    dead_letters: TopicT
     control: ctl.ControlKey
 
-    async def barrier(self, topic: Any, run: str, partition: int) -> None:
+    async def barrier(self, topic: TopicT, run: str, partition: int) -> None:
         """A signed end-of-run marker: a reader of ``topic``'s ``partition`` has it all."""
         marker = [(hdr.BARRIER, run.encode())]
         headers = self.control.sign(topic.get_topic_name(), partition, marker)
@@ -78,8 +79,8 @@ class CheckpointedAgent(ABC, Generic[S]):
         self,
         app: faust.App,
         name: str,
-        topic: Any,
-        table: Any,
+        topic: TopicT,
+        table: TableT[bytes, bytes],
         outputs: Outputs,
         timing: AgentTiming,
     ) -> None:
@@ -91,8 +92,10 @@ class CheckpointedAgent(ABC, Generic[S]):
         self.outbox = Outbox()
         self.acks = commit.InOrderAcks()  # settled messages, acked in offset order per tp
         self._topics = set(topic.topics)
-        self._touched: dict[int, tuple[S, Any]] = {}  # partition -> (its state, a message of it)
-        self._stream: Any = None
+        self._touched: dict[
+            int, tuple[S, EventT[bytes]]
+        ] = {}  # partition -> (its state, a message of it)
+        self._stream: Any = None  # Faust's noack() stream (StreamT does not declare noack)
         self._sync = timing.changelog_sync
         self.cadence = commit.Cadence(
             self._deliver,
@@ -114,7 +117,7 @@ class CheckpointedAgent(ABC, Generic[S]):
         """This worker's state for a newly assigned ``partition`` (recovered from the table)."""
 
     @abstractmethod
-    def handle(self, state: S, event: Any) -> None:
+    def handle(self, state: S, event: EventT[bytes]) -> None:
         """One message: outputs to :attr:`outbox`, :meth:`settle` for every message it settles.
         Synchronous and without I/O."""
 
@@ -140,7 +143,7 @@ class CheckpointedAgent(ABC, Generic[S]):
             found = self.partitions[partition] = self.open(partition)
         return found
 
-    def settle(self, event: Any) -> None:
+    def settle(self, event: EventT[bytes]) -> None:
         """The message ``event`` was applied, dropped or dead-lettered: ackable once checkpointed."""
         message = event.message
         self.acks.settled((message.topic, message.partition), message.offset, event)
@@ -149,7 +152,7 @@ class CheckpointedAgent(ABC, Generic[S]):
         self._stream = stream.noack()
         await self.cadence.drive(self._stream, self.process)
 
-    def process(self, event: Any) -> None:
+    def process(self, event: EventT[bytes]) -> None:
         """One message through its partition's state; outputs to the outbox (no I/O here)."""
         message = event.message
         partition = message.partition

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import faust
 import orjson
+from faust.types import EventT, TopicT
 
 from streams.engine.alerts import Alert
 from streams.engine.share_monitor import DetainerFact, Evaluated, ShareMonitor, local_day, midnight
@@ -45,6 +46,7 @@ from streams.engine.watermark import NEVER
 from streams.observability.metrics import WorkerMetrics
 from streams.policy.model import Policy
 from streams.streaming import control as ctl
+from streams.streaming import headers as hdr
 from streams.streaming.agent import AgentTiming, CheckpointedAgent, Outputs
 from streams.streaming.merge import InputFrontier
 from streams.streaming.partition import rejected_outcome
@@ -177,7 +179,7 @@ class JurisdictionPartition:
 
 
 def facts_forwarder(
-    facts: Any, control: ctl.ControlKey, partitions: int, policy: Policy
+    facts: TopicT, control: ctl.ControlKey, partitions: int, policy: Policy
 ) -> Forwarder:
     """The rules agent's side: facts, watermarks and barriers onto ``facts`` (a Faust topic).
 
@@ -204,7 +206,7 @@ class JurisdictionAgent(CheckpointedAgent[JurisdictionPartition]):
     def __init__(
         self,
         app: faust.App,
-        facts: Any,
+        facts: TopicT,
         outputs: Outputs,
         timing: AgentTiming,
         policy: Policy,
@@ -234,12 +236,12 @@ class JurisdictionAgent(CheckpointedAgent[JurisdictionPartition]):
         )
         return found
 
-    def handle(self, state: JurisdictionPartition, event: Any) -> None:
+    def handle(self, state: JurisdictionPartition, event: EventT[bytes]) -> None:
         message = event.message
         q = message.partition
         self.settle(event)
         try:
-            self.signer.check(self.facts_name, q, message.value, message.headers)
+            self.signer.check(self.facts_name, q, message.value, hdr.pairs(message.headers))
         except ctl.ForgedControl as forged:
             where = {"topic": message.topic, "partition": q, "offset": message.offset}
             where["key"] = message.key
@@ -251,7 +253,7 @@ class JurisdictionAgent(CheckpointedAgent[JurisdictionPartition]):
             if self.metrics is not None:
                 self.metrics.observe(dead, perf_counter(), self.live)
             return
-        alerts, runs = state.handle(message.value)
+        alerts, runs = state.handle(message.value or b"")
         self.outbox.alerts.extend((q, alert, None) for alert in alerts)
         self.outbox.barriers.extend((run, q) for run in runs)
 

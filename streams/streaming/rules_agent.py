@@ -15,12 +15,14 @@ from time import perf_counter
 from typing import Any
 
 import faust
+from faust.types import EventT, TableT, TopicT
 
 from streams.contract.decode import Decoder
 from streams.engine.alerts import Alert
 from streams.engine.clock import Clock
 from streams.observability.metrics import WorkerMetrics
 from streams.policy.model import Policy
+from streams.streaming import headers as hdr
 from streams.streaming.agent import AgentTiming, CheckpointedAgent, Outputs
 from streams.streaming.jurisdiction_agent import Forwarder
 from streams.streaming.partition import PartitionDriver
@@ -35,8 +37,8 @@ class RulesAgent(CheckpointedAgent[PartitionDriver]):
     def __init__(
         self,
         app: faust.App,
-        inputs: Any,
-        cases: Any,
+        inputs: TopicT,
+        cases: TableT[bytes, bytes],
         outputs: Outputs,
         timing: AgentTiming,
         *,
@@ -80,7 +82,7 @@ class RulesAgent(CheckpointedAgent[PartitionDriver]):
         log.info("partition %d: %d cases recovered", partition, len(store))
         return driver
 
-    def handle(self, state: PartitionDriver, event: Any) -> None:
+    def handle(self, state: PartitionDriver, event: EventT[bytes]) -> None:
         received = perf_counter()
         message = event.message
         partition = message.partition
@@ -91,7 +93,13 @@ class RulesAgent(CheckpointedAgent[PartitionDriver]):
             else bytes(message.key)
         )
         outcomes, barriers = state.on_message(
-            message.topic, key, message.value, message.headers, message.offset, event, received
+            message.topic,
+            key,
+            message.value,
+            hdr.pairs(message.headers),
+            message.offset,
+            event,
+            received,
         )
         decided = perf_counter()
         self.positions[(message.topic, partition)] = message.offset
