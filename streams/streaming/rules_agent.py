@@ -51,7 +51,7 @@ class RulesAgent(CheckpointedAgent[PartitionDriver]):
     ) -> None:
         super().__init__(app, "holdwatch-rules", inputs, cases, outputs, timing)
         self.policy = policy
-        self.count = partitions
+        self.partition_count = partitions
         self.input_names = list(inputs.topics)
         self.type_of_topic = type_of_topic
         self.facts = facts
@@ -63,7 +63,7 @@ class RulesAgent(CheckpointedAgent[PartitionDriver]):
         self._alerts: list[Alert] = []  # emitted by the engines, drained by ``handle``
 
     def open(self, partition: int) -> PartitionDriver:
-        store = TableStore(self.table, partition, self.count)
+        store = TableStore(self.table, partition, self.partition_count)
         facts = self.facts
         driver = PartitionDriver(
             partition,
