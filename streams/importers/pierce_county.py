@@ -8,16 +8,8 @@ the ICE hold and other ``HOLD ...`` values other agencies' holds. Times are loca
 
 from __future__ import annotations
 
-from streams.importers.mapping import (
-    NO_HITS_NOR_SERVICE,
-    NO_HITS_NOR_SERVICE_BECAUSE,
-    Category,
-    Charge,
-    ExportMapping,
-    Row,
-    RowKind,
-    Severity,
-)
+from streams.importers import mapping
+from streams.importers.mapping import Category, Charge, ExportMapping, Row, RowKind, Severity
 
 IMMIGRATION_HOLD = "HOLD IMMIGRAT"
 OTHER_HOLD_PREFIX = "HOLD "
@@ -118,6 +110,6 @@ PIERCE_COUNTY = ExportMapping(
     person_id=person_id,
     transferred_to_ice=transferred_to_ice,
     detainer_lifted=detainer_lifted,
-    unobserved_rules=NO_HITS_NOR_SERVICE,
-    unobserved_because=NO_HITS_NOR_SERVICE_BECAUSE,
+    unobserved_rules=mapping.NO_HITS_NOR_SERVICE,
+    unobserved_because=mapping.NO_HITS_NOR_SERVICE_BECAUSE,
 )

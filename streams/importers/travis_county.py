@@ -20,16 +20,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from streams.importers.mapping import (
-    NO_HITS_NOR_SERVICE,
-    NO_HITS_NOR_SERVICE_BECAUSE,
-    Category,
-    Charge,
-    ExportMapping,
-    Row,
-    RowKind,
-    Severity,
-)
+from streams.importers import mapping
+from streams.importers.mapping import Category, Charge, ExportMapping, Row, RowKind, Severity
 from streams.importers.reader import Record
 
 ICE_DETAINER = "4200"
@@ -272,6 +264,6 @@ TRAVIS_COUNTY = ExportMapping(
     person_id=person_id,
     transferred_to_ice=transferred_to_ice,
     detainer_lifted=detainer_lifted,
-    unobserved_rules=NO_HITS_NOR_SERVICE,
-    unobserved_because=NO_HITS_NOR_SERVICE_BECAUSE,
+    unobserved_rules=mapping.NO_HITS_NOR_SERVICE,
+    unobserved_because=mapping.NO_HITS_NOR_SERVICE_BECAUSE,
 )
