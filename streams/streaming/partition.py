@@ -69,11 +69,15 @@ def rejected_outcome(
     reason: DeadLetterReason,
     detail: str,
     where: dict[str, Any],
+    received: float = 0.0,
+    validated: float = 0.0,
 ) -> Outcome:
     """A message that ends as a dead letter: its reason, detail and original bytes, and where it
     was read (topic, partition, offset, key). The one place both agents build one."""
     record = dead_letter(raw, reason, detail, **where)
-    return Outcome(token, kind, "dead_letter", dead_letter=record)
+    return Outcome(
+        token, kind, "dead_letter", dead_letter=record, received=received, validated=validated
+    )
 
 
 @dataclass(order=True, slots=True)
@@ -150,9 +154,11 @@ class PartitionDriver:
         except ctl.ForgedControl as forged:
             where = {"topic": topic, "partition": self.partition, "offset": offset, "key": key}
             kind = self.type_of_topic.get(topic, "unknown")
-            dead = rejected_outcome(token, kind, value or b"", "forged_control", str(forged), where)
-            dead.received = received
-            settled.append(dead)
+            forged_detail = str(forged)
+            raw = value or b""
+            settled.append(
+                rejected_outcome(token, kind, raw, "forged_control", forged_detail, where, received)
+            )
             return settled, completed
         tick = hdr.time_header(headers, hdr.TICK)
         if tick is not None:
@@ -174,11 +180,9 @@ class PartitionDriver:
                 raw, expected_type=expected, key=key if key is not None else b""
             )
         except Rejected as rejected:
-            dead = rejected_outcome(
-                token, expected or "unknown", raw, rejected.reason, rejected.detail, where
-            )
-            dead.received = received
-            settled.append(dead)
+            kind = expected or "unknown"
+            reason, detail = rejected.reason, rejected.detail
+            settled.append(rejected_outcome(token, kind, raw, reason, detail, where, received))
             return settled, completed
         validated = perf_counter()
         stamped = hdr.time_header(headers, hdr.WATERMARK)
@@ -188,9 +192,11 @@ class PartitionDriver:
                 now = self.wall_clock.now()
                 if event.at > now + self.policy.max_clock_skew:
                     detail = "occurred_at is more than max_clock_skew ahead of the wall clock"
-                    dead = rejected_outcome(token, event.type, raw, "future", detail, where)
-                    dead.received, dead.validated = received, validated
-                    settled.append(dead)
+                    settled.append(
+                        rejected_outcome(
+                            token, event.type, raw, "future", detail, where, received, validated
+                        )
+                    )
                     return settled, completed
                 floor = min(floor, now)
             settled.append(self._apply(event, raw, where, token, received, validated))
@@ -255,9 +261,10 @@ class PartitionDriver:
         try:
             result = self.engine.process(event, observe=False)
         except Rejected as rejected:
-            dead = rejected_outcome(token, event.type, raw, rejected.reason, rejected.detail, where)
-            dead.received, dead.validated = received, validated
-            return dead
+            reason, detail = rejected.reason, rejected.detail
+            return rejected_outcome(
+                token, event.type, raw, reason, detail, where, received, validated
+            )
         return Outcome(
             token,
             event.type,
