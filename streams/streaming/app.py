@@ -30,8 +30,6 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
-import faust
-
 from streams.engine.clock import Clock, SystemClock
 from streams.kafka.settings import KafkaSettings
 from streams.kafka.topics import TYPE_TO_TOPIC
@@ -43,6 +41,7 @@ from streams.streaming import jurisdiction_agent
 from streams.streaming.agent import AgentTiming, Outputs
 from streams.streaming.jurisdiction_agent import JurisdictionAgent
 from streams.streaming.rules_agent import RulesAgent
+from streams.streaming.transport import HoldwatchApp
 
 log = logging.getLogger("holdwatch.worker")
 
@@ -68,6 +67,9 @@ class WorkerConfig:
     changelog_sync: bool = True
     session_timeout: float = 10.0
     heartbeat_interval: float = 3.0
+    # How long the consumer's fetch waits on an idle partition (transport.py: the embedded
+    # broker answers only after it, so it bounds a live deadline alert's latency there).
+    fetch_max_wait: float = 0.5
     wall_clock: Clock = field(default_factory=SystemClock)
     # Outputs are delivered whenever the input buffer runs dry, or after this many messages.
     max_batch: int = 1000
@@ -105,9 +107,9 @@ class Worker:
 
     # -- Faust wiring ------------------------------------------------------------------------
 
-    def _build_app(self) -> faust.App:
+    def _build_app(self) -> HoldwatchApp:
         cfg = self.config
-        app = faust.App(
+        app = HoldwatchApp(
             cfg.app_id,
             **cfg.kafka.faust_kwargs(),
             store=cfg.store,
@@ -126,6 +128,7 @@ class Worker:
             # changelog at every commit (streams/streaming/commit.py), so records may batch.
             stream_wait_empty=False,
         )
+        app.fetch_max_wait = cfg.fetch_max_wait
         if cfg.clock == "wall":
             app.timer(interval=cfg.tick_interval, on_leader=False)(self._tick)
 

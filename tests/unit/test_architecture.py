@@ -116,6 +116,8 @@ USED_FROM_OUTSIDE = {
     "caption_justify": "rich.Table attribute, read when rendering",
     "spinner": "Faust worker attribute",
     "quiet_outage_logs": "a Faust task, registered by its decorator",
+    "_new_consumer_thread": "Faust's factory method, overridden (streaming/transport.py)",
+    "_new_transport": "Faust's factory method, overridden (streaming/transport.py)",
 }
 
 
