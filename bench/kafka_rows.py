@@ -74,7 +74,7 @@ def preproduce(bootstrap: str, prefix: str, lines: Iterable[bytes]) -> Produced:
     """Create the topics and write start barrier, events, ticks and end barrier; no worker runs yet."""
     from streams.engine.watermark import NEVER
     from streams.policy.load import load_policy
-    from streams.streaming.replay import KafkaReplay
+    from streams.streaming.kafka_replay import KafkaReplay
     from streams.streaming.run import create_topics
 
     settings = settings_for(bootstrap, prefix)
@@ -261,7 +261,7 @@ def run_workers(
     timing: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Start ``workers`` Holdwatch workers on pre-produced topics; time start barrier -> end barrier."""
-    from streams.streaming.replay import OutputReader
+    from streams.streaming.kafka_replay import OutputReader
     from streams.streaming.run import WorkerProcess, event_worker_args
 
     alerts: list[dict[str, Any]] = []

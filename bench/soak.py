@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     from streams.kafka.broker import EmbeddedBroker, free_port
     from streams.kafka.settings import parse_brokers
     from streams.policy.load import load_policy
-    from streams.streaming.replay import KafkaReplay
+    from streams.streaming.kafka_replay import KafkaReplay
     from streams.streaming.run import WorkerProcess, event_worker_args, fresh_topics
 
     args = parse_args(argv)

@@ -79,7 +79,7 @@ def _describe(alert: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from streams.cli.replay import speed_arg
-    from streams.streaming.replay import KafkaReplay, ReplayTimeout
+    from streams.streaming.kafka_replay import KafkaReplay, ReplayTimeout
     from streams.streaming.session import kafka_session
 
     console = Console(highlight=False)

@@ -14,9 +14,11 @@ import signal
 import stat
 import sys
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from types import FrameType
 from typing import IO, Any
+
+import orjson
 
 from streams.errors import UsageError
 
@@ -69,6 +71,29 @@ def open_for_writing(path: str, flag: str) -> IO[bytes]:
         return open(path, "wb")  # closed by the caller's ExitStack
     except OSError as exc:
         raise UsageError(f"{flag} {path}: cannot write: {exc.strerror or exc}") from None
+
+
+def write_summary(out: IO[bytes], payload: dict[str, Any], path: str) -> None:
+    """``--summary-json`` of both replays: the summary, indented, and the file closed. A failed
+    write is one usage-error line; the file is closed without raising twice (the buffer is lost
+    either way)."""
+    try:
+        out.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2))
+        out.close()
+    except OSError as exc:
+        with suppress(OSError):
+            out.close()
+        raise UsageError(f"cannot write --summary-json {path}: {exc.strerror or exc}") from None
+
+
+def every_line_dead(lines: int) -> int:
+    """Both replays' exit 1 when no line was an event: the input is most likely not JSON Lines."""
+    print(
+        f"holdwatch replay: error: every line ({lines}) was a dead letter: "
+        "is this UTF-8 JSON Lines (one event per line)?",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def serve_metrics(serve: Any, host: str, port: int) -> None:

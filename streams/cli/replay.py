@@ -5,17 +5,17 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
-from contextlib import ExitStack, suppress
-
-import orjson
+from contextlib import ExitStack
 
 from streams.cli.common import add_policy_flags, byte_progress, policy_from_args, timestamp_arg
 from streams.cli.files import (
     Interrupted,
     SignalGuard,
+    every_line_dead,
     open_for_writing,
     refuse_clobbering,
     serve_metrics,
+    write_summary,
 )
 from streams.errors import UsageError
 from streams.replay.runner import InProcessReplay
@@ -178,26 +178,13 @@ def run(args: argparse.Namespace) -> int:
         if publisher is not None:
             publisher.publish(replay)
         if summary_file is not None:
-            try:
-                summary_file.write(orjson.dumps(summary.to_dict(), option=orjson.OPT_INDENT_2))
-                summary_file.close()
-            except OSError as exc:
-                with suppress(OSError):
-                    summary_file.close()  # the buffer is lost either way: do not raise twice
-                raise UsageError(
-                    f"cannot write --summary-json {args.summary_json}: {exc.strerror or exc}"
-                ) from None
+            write_summary(summary_file, summary.to_dict(), args.summary_json)
     if not args.quiet:
         print(summary.render(), file=sys.stderr)
     if unreadable is not None:
         raise UsageError(unreadable)
     if summary.events_read and summary.dead_letter_total == summary.events_read:
-        print(
-            f"holdwatch replay: error: every line ({summary.events_read}) was a dead letter: "
-            "is this UTF-8 JSON Lines (one event per line)?",
-            file=sys.stderr,
-        )
-        return 1
+        return every_line_dead(summary.events_read)
     return 0
 
 

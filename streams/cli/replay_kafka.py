@@ -7,11 +7,17 @@ import sys
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from streams.cli.common import policy_from_args, stderr
-from streams.cli.files import Interrupted, SignalGuard, open_for_writing, refuse_clobbering
+from streams.cli.files import (
+    Interrupted,
+    SignalGuard,
+    every_line_dead,
+    open_for_writing,
+    refuse_clobbering,
+    write_summary,
+)
 from streams.cli.worker import kafka_settings
 from streams.errors import UsageError
 from streams.kafka.settings import KafkaSettings
@@ -21,7 +27,7 @@ from streams.replay.source import LogSource, SourceError
 
 if TYPE_CHECKING:
     from streams.streaming.control import ControlKey
-    from streams.streaming.replay import KafkaReplaySummary
+    from streams.streaming.kafka_replay import KafkaReplaySummary
 
 
 def run_kafka(args: argparse.Namespace) -> int:
@@ -62,23 +68,12 @@ def run_kafka(args: argparse.Namespace) -> int:
             "released": summary.released,
             "future": summary.dead_letters.get("future", 0),
         }
-        try:
-            with summary_file:
-                summary_file.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2))
-        except OSError as exc:
-            raise UsageError(
-                f"cannot write --summary-json {args.summary_json}: {exc.strerror or exc}"
-            ) from None
+        write_summary(summary_file, payload, args.summary_json)
     if not args.quiet:
         print(summary.render(), file=sys.stderr)
     dead_total = sum(summary.dead_letters.values())
     if dead_total and not sum(summary.produced.values()):  # as the in-process replay: exit 1
-        print(
-            f"holdwatch replay: error: every line ({dead_total}) was a dead letter: "
-            "is this UTF-8 JSON Lines (one event per line)?",
-            file=sys.stderr,
-        )
-        return 1
+        return every_line_dead(dead_total)
     return 0
 
 
@@ -97,7 +92,7 @@ def _run(
     in order (signals wait while a record is written and while everything is closed)."""
     from kafka.errors import KafkaError
 
-    from streams.streaming.replay import KafkaReplay, ReplayTimeout
+    from streams.streaming.kafka_replay import KafkaReplay, ReplayTimeout
     from streams.streaming.session import kafka_session
 
     with guard, ExitStack() as stack:

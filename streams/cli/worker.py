@@ -110,6 +110,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="consumer-group heartbeat (default 3; below a third of --session-timeout)",
     )
     parser.add_argument(
+        "--fetch-max-wait",
+        type=float,
+        default=0.5,
+        metavar="SECONDS",
+        help="how long a fetch waits on an idle partition (default 0.5, Apache Kafka's own): "
+        "the embedded broker answers only after it, so it bounds live alerts' latency there",
+    )
+    parser.add_argument(
         "--no-changelog-sync",
         dest="changelog_sync",
         action="store_false",
@@ -129,6 +137,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "--heartbeat-interval must be positive and below --session-timeout "
             f"({args.heartbeat_interval:g} s, {args.session_timeout:g} s)"
+        )
+    if not 0 < args.fetch_max_wait <= 10:
+        raise UsageError(
+            f"--fetch-max-wait must be above 0 and at most 10 s ({args.fetch_max_wait:g})"
         )
     if args.connect_timeout is not None and not args.connect_timeout >= 0:
         raise UsageError("--connect-timeout must be a number of seconds >= 0")
@@ -160,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
         session_timeout=args.session_timeout,
         changelog_sync=args.changelog_sync,
         heartbeat_interval=args.heartbeat_interval,
+        fetch_max_wait=args.fetch_max_wait,
     )
     run_in_process(
         config,

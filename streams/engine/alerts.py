@@ -54,16 +54,36 @@ def build_alert(
     details: dict[str, Any],
     detainer_id: str = "",
 ) -> Alert:
+    zone = policy.timezone_for(case.jurisdiction, case.timezone)
+    juris = case.jurisdiction or ""
+    return alert_record(policy, rule, state, at, zone, details, case.booking_id, juris, detainer_id)
+
+
+def alert_record(
+    policy: Policy,
+    rule: str,
+    state: AlertState,
+    at: int,
+    zone_name: str,
+    details: dict[str, Any],
+    booking_id: str = "",
+    jurisdiction: str = "",
+    detainer_id: str = "",
+) -> Alert:
+    """The one builder of an alert record (schemas/alert.schema.json), per booking or per
+    jurisdiction (``booking_id`` empty): severity and basis from the policy's rule table,
+    ``occurred_at`` in the case's or jurisdiction's zone, the deterministic id."""
     info = policy.rules[rule]
-    zone = calendar.zone(policy.timezone_for(case.jurisdiction, case.timezone))
     return {
-        "alert_id": alert_id(rule, case.booking_id, at, detainer_id=detainer_id),
+        "alert_id": alert_id(
+            rule, booking_id, at, "" if booking_id else jurisdiction, detainer_id=detainer_id
+        ),
         "rule": rule,
         "severity": info.severity,
         "state": state,
-        "booking_id": case.booking_id,
-        "jurisdiction": case.jurisdiction or "",
-        "occurred_at": isoformat(at, zone),
+        "booking_id": booking_id,
+        "jurisdiction": jurisdiction,
+        "occurred_at": isoformat(at, calendar.zone(zone_name)),
         "details": details,
         "policy": info.basis,
     }

@@ -20,8 +20,8 @@ from streams.engine.admission import Admission
 from streams.engine.alerts import Alert, Emit, reconcile
 from streams.engine.case import Case, apply, digest_of
 from streams.engine.event_clock import Frontier, Held, HeldQueue
-from streams.engine.jurisdiction import DetainerFact, fact_of
 from streams.engine.record import CaseRecord
+from streams.engine.share_monitor import DetainerFact, fact_of
 from streams.engine.watermark import NEVER, Watermark
 from streams.policy.model import Policy
 

@@ -55,6 +55,17 @@ class RowKind(enum.Enum):
     not a charge of this booking."""
 
 
+#: The rules a jail export cannot observe when it records neither the database hits nor the
+#: service of the detainer (both bundled importers); a mapping's ``unobserved_rules``.
+NO_HITS_NOR_SERVICE = (
+    "detainer_without_hit",
+    "detainer_copy_not_served",
+    "detainer_on_citizen",
+    "non_priority_detainer",
+)
+NO_HITS_NOR_SERVICE_BECAUSE = "the export records neither database hits nor service of the detainer"
+
+
 @dataclass(frozen=True)
 class Charge:
     """One item of ``booking.charges``."""

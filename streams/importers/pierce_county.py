@@ -8,6 +8,7 @@ the ICE hold and other ``HOLD ...`` values other agencies' holds. Times are loca
 
 from __future__ import annotations
 
+from streams.importers import mapping
 from streams.importers.mapping import Category, Charge, ExportMapping, Row, RowKind, Severity
 
 IMMIGRATION_HOLD = "HOLD IMMIGRAT"
@@ -109,11 +110,6 @@ PIERCE_COUNTY = ExportMapping(
     person_id=person_id,
     transferred_to_ice=transferred_to_ice,
     detainer_lifted=detainer_lifted,
-    unobserved_rules=(
-        "detainer_without_hit",
-        "detainer_copy_not_served",
-        "detainer_on_citizen",
-        "non_priority_detainer",
-    ),
-    unobserved_because="the export records neither database hits nor service of the detainer",
+    unobserved_rules=mapping.NO_HITS_NOR_SERVICE,
+    unobserved_because=mapping.NO_HITS_NOR_SERVICE_BECAUSE,
 )

@@ -20,6 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
+from streams.importers import mapping
 from streams.importers.mapping import Category, Charge, ExportMapping, Row, RowKind, Severity
 from streams.importers.reader import Record
 
@@ -263,11 +264,6 @@ TRAVIS_COUNTY = ExportMapping(
     person_id=person_id,
     transferred_to_ice=transferred_to_ice,
     detainer_lifted=detainer_lifted,
-    unobserved_rules=(
-        "detainer_without_hit",
-        "detainer_copy_not_served",
-        "detainer_on_citizen",
-        "non_priority_detainer",
-    ),
-    unobserved_because="the export records neither database hits nor service of the detainer",
+    unobserved_rules=mapping.NO_HITS_NOR_SERVICE,
+    unobserved_because=mapping.NO_HITS_NOR_SERVICE_BECAUSE,
 )

@@ -17,7 +17,6 @@ from streams.contract.dead_letters import dead_letter
 from streams.contract.decode import Decoder, Rejected
 from streams.contract.vocabulary import DeadLetterReason
 from streams.engine.alerts import Emit
-from streams.engine.jurisdiction import Evaluated, ShareMonitor
 from streams.engine.processor import (
     ACCEPTED,
     DUPLICATE,
@@ -26,6 +25,7 @@ from streams.engine.processor import (
     Engine,
     HeldEvent,
 )
+from streams.engine.share_monitor import Evaluated, ShareMonitor
 from streams.policy.model import Policy
 from streams.replay.summary import ReplaySummary
 

@@ -19,7 +19,7 @@ topic-partition they are. So event time is carried *inside* each input topic-par
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 WATERMARK = "hw-wm"
 SEQUENCE = "hw-seq"
@@ -31,6 +31,11 @@ Headers = Iterable[tuple[str, bytes]]
 
 def encode_time(micros: int) -> bytes:
     return str(micros).encode("ascii")
+
+
+def pairs(headers: Headers | Mapping[str, bytes] | None) -> Headers | None:
+    """A message's headers as (name, value) pairs: Faust types them as a list or a mapping."""
+    return headers.items() if isinstance(headers, Mapping) else headers
 
 
 def header(headers: Headers | None, name: str) -> bytes | None:

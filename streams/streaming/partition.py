@@ -31,15 +31,16 @@ from typing import Any
 from streams.contract.dead_letters import dead_letter
 from streams.contract.decode import Decoder, Rejected
 from streams.contract.events import Event
+from streams.contract.vocabulary import DeadLetterReason
 from streams.engine.alerts import Emit
 from streams.engine.clock import Clock
-from streams.engine.jurisdiction import DetainerFact
 from streams.engine.processor import Engine
 from streams.engine.record import CaseRecord
-from streams.engine.watermark import NEVER
+from streams.engine.share_monitor import DetainerFact
 from streams.policy.model import Policy
 from streams.streaming import control as ctl
 from streams.streaming import headers as hdr
+from streams.streaming.merge import InputFrontier
 
 
 @dataclass(slots=True)
@@ -59,6 +60,24 @@ class Outcome:
     processed: float = 0.0
     unlisted: bool = False  # a booking accepted with a jurisdiction outside the policy table
     ignored: int = 0  # stored facts this event's time made inconsistent (engine/case.py)
+
+
+def rejected_outcome(
+    token: Any,
+    kind: str,
+    raw: bytes,
+    reason: DeadLetterReason,
+    detail: str,
+    where: dict[str, Any],
+    received: float = 0.0,
+    validated: float = 0.0,
+) -> Outcome:
+    """A message that ends as a dead letter: its reason, detail and original bytes, and where it
+    was read (topic, partition, offset, key). The one place both agents build one."""
+    record = dead_letter(raw, reason, detail, **where)
+    return Outcome(
+        token, kind, "dead_letter", dead_letter=record, received=received, validated=validated
+    )
 
 
 @dataclass(order=True, slots=True)
@@ -99,15 +118,19 @@ class PartitionDriver:
         self.on_watermark = on_watermark
         self.wall_clock = wall_clock  # live mode: header-less events are checked against it
         self.decoder = decoder or Decoder()
-        self.floors: dict[str, int] = dict.fromkeys(topics, NEVER)
+        self.topics: InputFrontier[str] = InputFrontier(topics)
         self.type_of_topic = type_of_topic or {}
-        self.barriers: dict[str, set[str]] = {}
         self._held: list[_Held] = []
         self._seq = 0
 
     @property
     def watermark(self) -> int:
-        return min(self.floors.values(), default=NEVER)
+        return self.topics.watermark
+
+    @property
+    def floors(self) -> dict[str, int]:
+        """How far each input topic has delivered."""
+        return self.topics.floors
 
     @property
     def held(self) -> int:
@@ -130,22 +153,20 @@ class PartitionDriver:
             self.control.check(topic, self.partition, headers)
         except ctl.ForgedControl as forged:
             where = {"topic": topic, "partition": self.partition, "offset": offset, "key": key}
-            record = dead_letter(value or b"", "forged_control", str(forged), **where)
             kind = self.type_of_topic.get(topic, "unknown")
+            forged_detail = str(forged)
+            raw = value or b""
             settled.append(
-                Outcome(token, kind, "dead_letter", dead_letter=record, received=received)
+                rejected_outcome(token, kind, raw, "forged_control", forged_detail, where, received)
             )
             return settled, completed
         tick = hdr.time_header(headers, hdr.TICK)
         if tick is not None:
-            self._raise_floor(topic, tick)
+            self.topics.raise_floor(topic, tick)
             barrier = hdr.header(headers, hdr.BARRIER)
             if barrier is not None:
                 run = barrier.decode("utf-8", "replace")
-                seen = self.barriers.setdefault(run, set())
-                seen.add(topic)
-                if seen >= self.floors.keys():
-                    del self.barriers[run]
+                if self.topics.barrier(topic, run):
                     completed.append(run)
             settled.append(Outcome(token, "tick", "tick", received=received))
             self._release(settled)
@@ -159,16 +180,9 @@ class PartitionDriver:
                 raw, expected_type=expected, key=key if key is not None else b""
             )
         except Rejected as rejected:
-            record = dead_letter(raw, rejected.reason, rejected.detail, **where)
-            settled.append(
-                Outcome(
-                    token,
-                    expected or "unknown",
-                    "dead_letter",
-                    dead_letter=record,
-                    received=received,
-                )
-            )
+            kind = expected or "unknown"
+            reason, detail = rejected.reason, rejected.detail
+            settled.append(rejected_outcome(token, kind, raw, reason, detail, where, received))
             return settled, completed
         validated = perf_counter()
         stamped = hdr.time_header(headers, hdr.WATERMARK)
@@ -177,28 +191,18 @@ class PartitionDriver:
             if self.wall_clock is not None:
                 now = self.wall_clock.now()
                 if event.at > now + self.policy.max_clock_skew:
-                    record = dead_letter(
-                        raw,
-                        "future",
-                        "occurred_at is more than max_clock_skew ahead of the wall clock",
-                        **where,
-                    )
+                    detail = "occurred_at is more than max_clock_skew ahead of the wall clock"
                     settled.append(
-                        Outcome(
-                            token,
-                            event.type,
-                            "dead_letter",
-                            dead_letter=record,
-                            received=received,
-                            validated=validated,
+                        rejected_outcome(
+                            token, event.type, raw, "future", detail, where, received, validated
                         )
                     )
                     return settled, completed
                 floor = min(floor, now)
             settled.append(self._apply(event, raw, where, token, received, validated))
-            self._raise_floor(topic, floor - self.policy.allowed_lateness)
+            self.topics.raise_floor(topic, floor - self.policy.allowed_lateness)
         else:
-            self._raise_floor(topic, stamped)
+            self.topics.raise_floor(topic, stamped)
             self._seq += 1
             # Equal watermarks: the producer's order (``hw-seq``), else the order of arrival.
             order = hdr.time_header(headers, hdr.SEQUENCE)
@@ -218,15 +222,11 @@ class PartitionDriver:
 
     def advance_all(self, at: int) -> list[Outcome]:
         """Every topic has delivered up to ``at`` (used when a partition is known to be idle)."""
-        for topic in self.floors:
-            self._raise_floor(topic, at)
+        for topic in list(self.topics.floors):
+            self.topics.raise_floor(topic, at)
         settled: list[Outcome] = []
         self._release(settled)
         return settled
-
-    def _raise_floor(self, topic: str, at: int) -> None:
-        if at > self.floors.get(topic, NEVER):
-            self.floors[topic] = at
 
     def _release(self, settled: list[Outcome]) -> None:
         mark = self.watermark
@@ -261,14 +261,9 @@ class PartitionDriver:
         try:
             result = self.engine.process(event, observe=False)
         except Rejected as rejected:
-            record = dead_letter(raw, rejected.reason, rejected.detail, **where)
-            return Outcome(
-                token,
-                event.type,
-                "dead_letter",
-                dead_letter=record,
-                received=received,
-                validated=validated,
+            reason, detail = rejected.reason, rejected.detail
+            return rejected_outcome(
+                token, event.type, raw, reason, detail, where, received, validated
             )
         return Outcome(
             token,

@@ -18,7 +18,7 @@ from streams.errors import UsageError
 from streams.kafka.settings import KafkaSettings
 from streams.kafka.topics import ensure_topics
 from streams.policy.model import Policy
-from streams.streaming import jurisdictions
+from streams.streaming import jurisdiction_agent
 from streams.streaming.app import Worker, WorkerConfig
 
 log = logging.getLogger("holdwatch.worker")
@@ -31,7 +31,7 @@ def create_topics(config: WorkerConfig, bootstrap_timeout: float | None = None) 
         *names.inputs,
         *names.outputs,
         config.changelog_topic,
-        *jurisdictions.topic_names(config),
+        *jurisdiction_agent.topic_names(config),
     ]
     kwargs = config.kafka.kafka_python_kwargs()
     if bootstrap_timeout is not None:

@@ -48,7 +48,9 @@ def test_the_contract_knows_nothing_of_the_engine() -> None:
     assert offenders(files("contract"), ("streams.engine",)) == []
 
 
-@pytest.mark.parametrize("module", ["headers.py", "partition.py", "stamp.py", "control.py"])
+@pytest.mark.parametrize(
+    "module", ["headers.py", "partition.py", "stamp.py", "control.py", "merge.py"]
+)
 def test_the_streaming_protocol_core_is_pure(module: str) -> None:
     assert offenders(files("streaming", module), KAFKA_CLIENTS) == []
 
@@ -114,11 +116,8 @@ USED_FROM_OUTSIDE = {
     "caption_justify": "rich.Table attribute, read when rendering",
     "spinner": "Faust worker attribute",
     "quiet_outage_logs": "a Faust task, registered by its decorator",
-    # Attributes added to the Faust app (an ``Any``) by the jurisdiction agent's installer; they go
-    # with agents-as-classes (issue 14 §3).
-    "jurisdiction_facts_topic": "set on the Faust app",
-    "jurisdiction_table": "set on the Faust app",
-    "jurisdiction_partitions": "set on the Faust app",
+    "_new_consumer_thread": "Faust's factory method, overridden (streaming/transport.py)",
+    "_new_transport": "Faust's factory method, overridden (streaming/transport.py)",
 }
 
 

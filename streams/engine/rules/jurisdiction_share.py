@@ -1,7 +1,7 @@
 """The rolling low-priority share of a jurisdiction's detainers (evaluated over many bookings).
 
 Declared here with the other rules; evaluated by the jurisdiction monitor
-(``streams/engine/jurisdiction.py``), which reads its name from this declaration.
+(``streams/engine/share_monitor.py``), which reads its name from this declaration.
 """
 
 from __future__ import annotations

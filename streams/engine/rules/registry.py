@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 Severity = Literal["critical", "warning"]
 #: ``detainer``: one finding per detainer (the detainer id is part of the alert id);
 #: ``booking``: one per booking (no detainer id); ``jurisdiction``: evaluated by the jurisdiction
-#: monitor (``streams/engine/jurisdiction.py``) over many bookings, never per case.
+#: monitor (``streams/engine/share_monitor.py``) over many bookings, never per case.
 Scope = Literal["detainer", "booking", "jurisdiction"]
 Evaluate = Callable[["Context"], Iterator["Finding"]]
 #: Adds the rule's own keys to a resolved alert's details (after ``resolved_at``): the case, the

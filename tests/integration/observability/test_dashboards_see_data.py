@@ -16,7 +16,7 @@ import pytest
 from streams.generate import generate
 from streams.kafka.broker import EmbeddedBroker
 from streams.policy.load import load_policy
-from streams.streaming.replay import KafkaReplay
+from streams.streaming.kafka_replay import KafkaReplay
 from streams.streaming.run import WorkerProcess, event_worker_args, fresh_topics
 from tests.integration.deploy.conftest import (
     PrometheusServer,

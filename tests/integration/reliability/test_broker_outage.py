@@ -36,7 +36,7 @@ from streams.kafka.settings import KafkaSettings
 from streams.kafka.topics import TYPE_TO_TOPIC
 from streams.policy.load import load_policy
 from streams.streaming.app import WorkerConfig
-from streams.streaming.replay import KafkaReplay
+from streams.streaming.kafka_replay import KafkaReplay
 from streams.streaming.run import WorkerProcess, create_topics, event_worker_args, fresh_topics
 from tests.integration.brokers import BROKERS, kafka_available, worker_flags
 from tests.integration.streaming.checkpoints import read_keys, wait_until_checkpointed

@@ -29,7 +29,7 @@ from streams.generate import generate
 from streams.kafka.settings import KafkaSettings
 from streams.policy.load import load_policy
 from streams.streaming import headers as hdr
-from streams.streaming.replay import KafkaReplay
+from streams.streaming.kafka_replay import KafkaReplay
 from streams.streaming.run import WorkerProcess, event_worker_args, fresh_topics
 from tests.integration.brokers import BROKERS, running_broker, worker_flags
 from tests.support import alert_set, replay

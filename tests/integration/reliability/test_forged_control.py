@@ -159,7 +159,7 @@ def test_a_forged_message_on_the_jurisdiction_topic_is_a_dead_letter(env: dict[s
     partition at 2199) would make the monitor evaluate every midnight to 2199."""
     from kafka import KafkaProducer
 
-    from streams.streaming.jurisdictions import facts_topic_name
+    from streams.streaming.jurisdiction_agent import facts_topic_name
 
     settings: KafkaSettings = env["settings"]
     facts = facts_topic_name(settings.topic_prefix)
@@ -197,7 +197,7 @@ def test_a_forged_end_barrier_does_not_cut_a_replay_short(env: dict[str, Any]) -
     of the final tick, with exit 0. Fails on the starting main: the hold alert was missing."""
     from kafka import KafkaProducer
 
-    from streams.streaming.replay import KafkaReplay
+    from streams.streaming.kafka_replay import KafkaReplay
 
     settings: KafkaSettings = env["settings"]
     ny = Events("bk-cut-short")  # after the other tests' event time: the worker is shared

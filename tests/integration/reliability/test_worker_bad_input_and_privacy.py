@@ -28,7 +28,7 @@ from streams.kafka.settings import KafkaSettings
 from streams.policy.load import load_policy
 from streams.streaming import headers as hdr
 from streams.streaming.app import WorkerConfig
-from streams.streaming.replay import KafkaReplay
+from streams.streaming.kafka_replay import KafkaReplay
 from streams.streaming.run import WorkerProcess, create_topics, event_worker_args, fresh_topics
 from tests.integration.brokers import BROKERS, running_broker, worker_flags
 from tests.support import Events

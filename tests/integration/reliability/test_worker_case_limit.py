@@ -20,7 +20,7 @@ from streams.kafka.broker import EmbeddedBroker, free_port
 from streams.kafka.settings import KafkaSettings
 from streams.policy.load import load_policy
 from streams.streaming.app import WorkerConfig
-from streams.streaming.replay import KafkaReplay
+from streams.streaming.kafka_replay import KafkaReplay
 from streams.streaming.run import WorkerProcess, event_worker_args, fresh_topics
 from tests.support import Events, firing
 

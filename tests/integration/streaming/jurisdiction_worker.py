@@ -1,5 +1,5 @@
-"""A ``holdwatch worker --clock event`` with the jurisdiction repartition (until app.py calls
-``install`` itself). Usage: python -m ... BROKER PREFIX PARTITIONS POLICY_FILE"""
+"""A ``holdwatch worker --clock event`` with a policy file (the worker wires the jurisdiction agent
+itself). Usage: python -m ... BROKER PREFIX PARTITIONS POLICY_FILE"""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ def main() -> None:
     import faust
 
     from streams.kafka.settings import KafkaSettings
-    from streams.kafka.topics import ensure_topics
     from streams.policy.load import load_policy
-    from streams.streaming import jurisdictions
     from streams.streaming.app import Worker, WorkerConfig
     from streams.streaming.run import create_topics
 
@@ -24,14 +22,7 @@ def main() -> None:
     )
     config = WorkerConfig(settings, load_policy(policy_file), clock="event", store="memory://")
     create_topics(config)
-    ensure_topics(
-        settings.kafka_python_kwargs(),
-        jurisdictions.topic_names(config),
-        partitions=int(partitions),
-    )
     worker = Worker(config)
-    if not hasattr(worker, "jurisdiction_forwarder"):  # app.py does not install it yet
-        jurisdictions.install(worker)
     faust.Worker(worker.app, loglevel="warning", quiet=True).execute_from_commandline()
 
 

@@ -15,7 +15,7 @@ from streams.kafka.settings import KafkaSettings
 from streams.policy.load import load_policy
 from streams.streaming.app import WorkerConfig
 from streams.streaming.commit import SYNC_KEY
-from streams.streaming.replay import KafkaReplay
+from streams.streaming.kafka_replay import KafkaReplay
 from tests.integration.streaming.checkpoints import read_keys, wait_until_checkpointed
 from tests.integration.streaming.conftest import WorkerFactory
 from tests.support import Events

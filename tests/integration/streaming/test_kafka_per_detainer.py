@@ -10,7 +10,7 @@ import pytest
 
 from streams.kafka.settings import KafkaSettings
 from streams.policy.load import load_policy
-from streams.streaming.replay import KafkaReplay
+from streams.streaming.kafka_replay import KafkaReplay
 from tests.integration.streaming.conftest import WorkerFactory
 from tests.support import Events, alert_set, firing, replay, resolved, two_detainers
 

@@ -15,7 +15,7 @@ from streams.generate import generate
 from streams.kafka.settings import KafkaSettings
 from streams.policy.load import load_policy
 from streams.streaming.app import WorkerConfig
-from streams.streaming.replay import KafkaReplay
+from streams.streaming.kafka_replay import KafkaReplay
 from streams.streaming.run import WorkerProcess, create_topics, event_worker_args
 from tests.integration.brokers import BROKERS, running_broker, worker_flags
 from tests.integration.streaming.conftest import WorkerFactory

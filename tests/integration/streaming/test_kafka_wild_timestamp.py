@@ -14,7 +14,7 @@ import pytest
 
 from streams.kafka.settings import KafkaSettings
 from streams.policy.load import load_policy
-from streams.streaming.replay import KafkaReplay
+from streams.streaming.kafka_replay import KafkaReplay
 from tests.integration.streaming.conftest import WorkerFactory
 from tests.support import alert_set, replay
 from tests.unit.replay.test_wild_timestamps import redated, sample

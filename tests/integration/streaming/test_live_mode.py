@@ -16,7 +16,7 @@ from tests.support import Events
 pytestmark = pytest.mark.kafka
 
 
-def test_the_alert_arrives_within_two_seconds_of_the_deadline_with_no_further_event(
+def test_the_alert_arrives_within_one_second_of_the_deadline_with_no_further_event(
     settings: KafkaSettings, start_worker: WorkerFactory
 ) -> None:
     start_worker("--clock", "wall")
@@ -25,6 +25,7 @@ def test_the_alert_arrives_within_two_seconds_of_the_deadline_with_no_further_ev
         bootstrap_servers=list(settings.brokers),
         auto_offset_reset="earliest",
         consumer_timeout_ms=500,
+        fetch_max_wait_ms=50,
     )
     producer = KafkaProducer(bootstrap_servers=list(settings.brokers))
     topics = settings.topics
@@ -57,6 +58,7 @@ def test_the_alert_arrives_within_two_seconds_of_the_deadline_with_no_further_ev
     consumer.close()
     assert arrived is not None, "no hold_limit_exceeded alert"
     assert arrived >= deadline
-    # Typically about 0.5 s (ticks every 250 ms, 250 ms live lateness); measured up to 1.2 s
-    # while the CI machine's two cores also ran the broker and the test, hence the bound.
-    assert arrived - deadline < 2 * timestamps.MICROS
+    # The live promise: 1 s. Measured 0.42-0.46 s on both brokers (ticks every 250 ms, 250 ms
+    # live lateness, two broker hops); on Tansu 0.83-0.95 s before the worker's fetch wait became
+    # 0.5 s (streams/streaming/transport.py), as Tansu answers a waiting fetch only after the wait.
+    assert arrived - deadline < 1 * timestamps.MICROS

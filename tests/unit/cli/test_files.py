@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import errno
+import io
+import json
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from streams.cli.files import Interrupted, SignalGuard, refuse_clobbering
+from streams.cli.files import Interrupted, SignalGuard, refuse_clobbering, write_summary
 from streams.errors import UsageError
 
 
@@ -55,3 +59,22 @@ def test_outputs_on_new_files_with_one_path_are_refused(tmp_path: Path) -> None:
             str(log),
             {"--alerts-out": str(tmp_path / "new"), "--summary-json": f"{tmp_path}/x/../new"},
         )
+
+
+class FullDisk(io.BytesIO):
+    def write(self, data: Any) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_both_replays_write_the_summary_the_same_way(tmp_path: Path) -> None:
+    """One ``write_summary`` for ``replay`` and ``replay --kafka`` (on main each had its own copy,
+    the Kafka one without closing quietly): the JSON, indented, the file closed; a full disk is
+    one usage-error line and the file still closed."""
+    with open(tmp_path / "summary.json", "wb") as out:
+        write_summary(out, {"lines": 2}, "summary.json")
+        assert out.closed
+    assert json.loads((tmp_path / "summary.json").read_text()) == {"lines": 2}
+    full = FullDisk()
+    with pytest.raises(UsageError, match=r"cannot write --summary-json s\.json: No space left"):
+        write_summary(full, {"lines": 2}, "s.json")
+    assert full.closed

@@ -16,11 +16,11 @@ from typing import Any
 import orjson
 import pytest
 
-from streams.engine.jurisdiction import DetainerFact
+from streams.engine.share_monitor import DetainerFact
 from streams.generate import generate
 from streams.kafka.topics import TYPE_TO_TOPIC
 from streams.policy.model import Policy
-from streams.streaming.jurisdictions import Forwarder, JurisdictionPartition
+from streams.streaming.jurisdiction_agent import Forwarder, JurisdictionPartition
 from streams.streaming.partition import PartitionDriver
 from streams.streaming.stamp import Stamped, Stamper
 from streams.streaming.store import partition_of

@@ -1,7 +1,7 @@
 """The rolling low-priority share monitor: detainer facts and a watermark in, alerts out.
 
 Pure Python (no Faust, no Kafka): the in-process replay feeds it from the engine's fact callback,
-the Faust worker from a topic keyed by jurisdiction (``streams/streaming/jurisdictions.py``).
+the Faust worker from a topic keyed by jurisdiction (``streams/streaming/jurisdiction_agent.py``).
 Both must give the same alerts, so its result depends only on the facts' contents and on the
 watermark, never on the order in which facts of different bookings arrive.
 
@@ -47,7 +47,7 @@ from typing import Any
 from streams.contract.timestamps import isoformat, to_datetime
 from streams.contract.vocabulary import AlertState
 from streams.engine import calendar
-from streams.engine.alerts import Alert, alert_id
+from streams.engine.alerts import Alert, alert_record
 from streams.engine.case import Case, Detainer
 from streams.engine.queries import earliest_hit
 from streams.engine.rules.jurisdiction_share import LOW_PRIORITY_SHARE
@@ -324,19 +324,11 @@ class ShareMonitor:
         details: dict[str, Any],
         order: int | None = None,
     ) -> Alert:
-        info = self.policy.rules[RULE]
-        return {
-            "alert_id": alert_id(RULE, "", at, juris),
-            "rule": RULE,
-            "severity": info.severity,
-            "state": state,
-            "booking_id": "",
-            "jurisdiction": juris,
-            "occurred_at": isoformat(at, calendar.zone(self.states_zone(juris))),
-            "details": details,
-            "policy": info.basis,
-            "_at": at if order is None else order,
-        }
+        alert = alert_record(
+            self.policy, RULE, state, at, self.states_zone(juris), details, jurisdiction=juris
+        )
+        alert["_at"] = at if order is None else order  # sorting key, removed before emitting
+        return alert
 
     def states_zone(self, juris: str) -> str:
         state = self.states.get(juris)

@@ -14,7 +14,7 @@ from streams.generate import generate
 from streams.kafka.broker import BrokerProcess
 from streams.kafka.settings import KafkaSettings
 from streams.policy.load import default_policy_text, parse_policy
-from streams.streaming.replay import KafkaReplay
+from streams.streaming.kafka_replay import KafkaReplay
 from tests.support import REPO, alert_set, firing, replay
 
 pytestmark = pytest.mark.kafka

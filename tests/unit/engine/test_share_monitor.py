@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from streams.contract import timestamps
-from streams.engine.jurisdiction import DetainerFact, ShareMonitor
+from streams.engine.share_monitor import DetainerFact, ShareMonitor
 from streams.policy.model import Policy
 from tests.support import local
 
