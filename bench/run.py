@@ -226,7 +226,7 @@ def inprocess_rows(
             target="< 1,024 B per open case",
             met=bool(per_case and per_case < TARGETS["bytes_per_case"]),
             note=f"{long_mem['open_cases']:,} open cases, engine state {long_mem['state_bytes'] / 2**20:.1f} MiB "
-            f"(deep size of cases + timer heap; ratio column = bytes per open case); "
+            f"(deep size of cases + timer heap + eviction buckets; ratio column = bytes per open case); "
             f"tracemalloc on the short log: {traced['bytes_per_open_case'] or 0:,.0f} B per open case",
         )
     )

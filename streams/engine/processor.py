@@ -42,6 +42,12 @@ FUTURE_DETAIL = (
 # as in a small jail's extract); a wild time (a year off, 2199) in the last lines never is.
 TAIL_STEP = 7 * 24 * 3600 * 1_000_000
 
+#: Width of an eviction bucket (event time). Eviction stays exact (a case goes at the first
+#: watermark step at or past its time, as with a heap entry); the width only bounds how many
+#: entries one sweep looks at.
+EVICTION_BUCKET = 3600 * 1_000_000
+NEVER_DUE = 2**62
+
 HeldEvent = Held[tuple[Event, Any]]  # the event and the caller's token (its raw bytes, line, ...)
 #: A held event ended ACCEPTED, FUTURE, or REFUSED (with the admission check's Rejected).
 Settled = Callable[[HeldEvent, str, Rejected | None], None]
@@ -96,6 +102,11 @@ class Engine:
         self.stats = EngineStats()
         self._emit_out = emit
         self._timers: list[tuple[int, str]] = []
+        # Closed cases waiting only for their eviction (nothing left to emit or report): booking
+        # ids in buckets of EVICTION_BUCKET of event time, not one heap entry each (issue 15).
+        self._evictions: dict[int, list[str]] = {}
+        self._eviction_buckets: list[int] = []  # heap of the bucket numbers in use
+        self._next_eviction = NEVER_DUE  # no bucket entry is due before it
         self._retention = policy.closed_case_retention
         self._places = rules.Places(policy)  # the policy's per-jurisdiction lookups, cached
         self._admission = Admission(policy)
@@ -185,6 +196,8 @@ class Engine:
         """Move the watermark (end of log, ``--until``, a tick, the wall clock) and fire what is due."""
         if self.watermark.advance_to(at):
             self._fire_due()
+            if self.watermark.value >= self._next_eviction:
+                self._sweep_evictions()
 
     def finish(self, until: int | None = None) -> int:
         """End of a log: settle every held event, then move the watermark past the end.
@@ -282,14 +295,18 @@ class Engine:
             self._release(self.held.pop_until(frontier + self._skew))
         if self.watermark.advance_to(frontier - self._lateness):
             timers = self._timers
-            if timers and timers[0][0] <= self.watermark.value:
+            mark = self.watermark.value
+            if timers and timers[0][0] <= mark:
                 self._fire_due()
+            if mark >= self._next_eviction:
+                self._sweep_evictions()
 
     # -- bookkeeping -------------------------------------------------------------------------
 
     def rebuild_timers(self) -> None:
         """After recovery from a table: every stored case gets a look at the next advance."""
         self._timers = []
+        self._evictions, self._eviction_buckets, self._next_eviction = {}, [], NEVER_DUE
         for booking_id, case in self.cases.items():
             case.timer_at = NEVER
             self._timers.append((NEVER, booking_id))
@@ -315,10 +332,14 @@ class Engine:
             due = self._report_facts(case, mark, timer, due)
         if case.custody_end_at is not None:
             evict_at = max(case.last_event_at, case.custody_end_at) + self._retention
-            if due is None and evict_at <= mark:
-                self._evict(case)
+            if due is None:
+                if evict_at <= mark:
+                    self._evict(case)
+                    return
+                self._evict_later(case, evict_at)
+                self.cases[case.booking_id] = case  # write back (see below)
                 return
-            due = evict_at if due is None else min(due, evict_at)
+            due = min(due, evict_at)
         self._schedule(case, due)
         self.cases[case.booking_id] = (
             case  # write back: a no-op for a dict, a changelog entry for a table
@@ -364,6 +385,53 @@ class Engine:
         if due is not None and (case.timer_at is None or due < case.timer_at):
             case.timer_at = due
             heapq.heappush(self._timers, (due, case.booking_id))
+
+    def _evict_later(self, case: CaseRecord, at: int) -> None:
+        """Like ``_schedule(case, at)`` for a case due only for eviction, in a bucket.
+
+        A case with nothing left to emit or report gets no heap entry: its reconcile at ``at``
+        could only evict it. ``timer_at`` is its one due time either way; an entry whose case has
+        another due time by the sweep is stale (the other entry decides)."""
+        if case.timer_at is None or at < case.timer_at:
+            case.timer_at = at
+            number = at // EVICTION_BUCKET
+            bucket = self._evictions.get(number)
+            if bucket is None:
+                bucket = self._evictions[number] = []
+                heapq.heappush(self._eviction_buckets, number)
+            bucket.append(case.booking_id)
+            if at < self._next_eviction:
+                self._next_eviction = at
+
+    def _sweep_evictions(self) -> None:
+        """Reconcile (so evict) each bucketed case whose time the watermark reached; after
+        ``_fire_due``, so every heap entry due is done and a due ``timer_at`` is a bucket's."""
+        mark = self.watermark.value
+        buckets = self._eviction_buckets
+        cases = self.cases
+        self._next_eviction = NEVER_DUE
+        while buckets and buckets[0] * EVICTION_BUCKET <= mark:
+            number = buckets[0]
+            end = (number + 1) * EVICTION_BUCKET
+            later: list[str] = []
+            for booking_id in self._evictions[number]:
+                case = cases.get(booking_id)
+                due = None if case is None else case.timer_at
+                if case is None or due is None or due >= end:
+                    continue  # evicted, or superseded by another entry
+                if due > mark:
+                    later.append(booking_id)
+                    self._next_eviction = min(self._next_eviction, due)
+                    continue
+                case.timer_at = None
+                self._reconcile(case, timer=True)
+            if later:  # the bucket the watermark is in: the rest of it is not due yet
+                self._evictions[number] = later
+                return
+            del self._evictions[number]
+            heapq.heappop(buckets)
+        if buckets:
+            self._next_eviction = buckets[0] * EVICTION_BUCKET
 
     def _evict(self, case: CaseRecord) -> None:
         if case.booked_at is None:
