@@ -326,6 +326,10 @@ class Engine:
         """Bring one case up to the watermark, in four steps: emit the alerts it has reached,
         report detainer facts to the jurisdiction monitor (timer passes only), then evict the
         case or schedule its next look, and write it back to the store."""
+        if not case.detainers and not case.emitted and case.custody_end_at is None:
+            # Most cases most of the time: nothing to emit, report, schedule or evict.
+            self.cases[case.booking_id] = case
+            return
         mark = self.watermark.value
         due = self._emit_reached(case, mark)
         if self.on_fact is not None and case.detainers:
