@@ -107,6 +107,8 @@ class Engine:
         self._evictions: dict[int, list[str]] = {}
         self._eviction_buckets: list[int] = []  # heap of the bucket numbers in use
         self._next_eviction = NEVER_DUE  # no bucket entry is due before it
+        self._open_bucket = NEVER_DUE  # the bucket the watermark is in, opened into _due_now
+        self._due_now: list[tuple[int, str]] = []
         self._retention = policy.closed_case_retention
         self._places = rules.Places(policy)  # the policy's per-jurisdiction lookups, cached
         self._admission = Admission(policy)
@@ -307,6 +309,7 @@ class Engine:
         """After recovery from a table: every stored case gets a look at the next advance."""
         self._timers = []
         self._evictions, self._eviction_buckets, self._next_eviction = {}, [], NEVER_DUE
+        self._open_bucket, self._due_now = NEVER_DUE, []
         for booking_id, case in self.cases.items():
             case.timer_at = NEVER
             self._timers.append((NEVER, booking_id))
@@ -399,43 +402,50 @@ class Engine:
         if case.timer_at is None or at < case.timer_at:
             case.timer_at = at
             number = at // EVICTION_BUCKET
-            bucket = self._evictions.get(number)
-            if bucket is None:
-                bucket = self._evictions[number] = []
-                heapq.heappush(self._eviction_buckets, number)
-            bucket.append(case.booking_id)
+            if number == self._open_bucket:  # the bucket the watermark is in: exact order
+                heapq.heappush(self._due_now, (at, case.booking_id))
+            else:
+                bucket = self._evictions.get(number)
+                if bucket is None:
+                    bucket = self._evictions[number] = []
+                    heapq.heappush(self._eviction_buckets, number)
+                bucket.append(case.booking_id)
             if at < self._next_eviction:
                 self._next_eviction = at
 
     def _sweep_evictions(self) -> None:
         """Reconcile (so evict) each bucketed case whose time the watermark reached; after
-        ``_fire_due``, so every heap entry due is done and a due ``timer_at`` is a bucket's."""
+        ``_fire_due``, so every heap entry due is done and a due ``timer_at`` is a bucket's.
+
+        The bucket the watermark enters is opened once into a small heap by time (``_due_now``),
+        so each later step pops what is due instead of rescanning the bucket."""
         mark = self.watermark.value
-        buckets = self._eviction_buckets
         cases = self.cases
-        self._next_eviction = NEVER_DUE
-        while buckets and buckets[0] * EVICTION_BUCKET <= mark:
-            number = buckets[0]
-            end = (number + 1) * EVICTION_BUCKET
-            later: list[str] = []
-            for booking_id in self._evictions[number]:
+        buckets = self._eviction_buckets
+        due_now = self._due_now
+        while True:
+            while due_now and due_now[0][0] <= mark:
+                due, booking_id = heapq.heappop(due_now)
                 case = cases.get(booking_id)
-                due = None if case is None else case.timer_at
-                if case is None or due is None or due >= end:
-                    continue  # evicted, or superseded by another entry
-                if due > mark:
-                    later.append(booking_id)
-                    self._next_eviction = min(self._next_eviction, due)
-                    continue
-                case.timer_at = None
-                self._reconcile(case, timer=True)
-            if later:  # the bucket the watermark is in: the rest of it is not due yet
-                self._evictions[number] = later
+                if case is not None and case.timer_at == due:  # else evicted or superseded
+                    case.timer_at = None
+                    self._reconcile(case, timer=True)
+            if due_now:
+                self._next_eviction = due_now[0][0]
                 return
-            del self._evictions[number]
-            heapq.heappop(buckets)
-        if buckets:
-            self._next_eviction = buckets[0] * EVICTION_BUCKET
+            if not buckets or buckets[0] * EVICTION_BUCKET > mark:
+                self._open_bucket = NEVER_DUE
+                self._next_eviction = buckets[0] * EVICTION_BUCKET if buckets else NEVER_DUE
+                return
+            number = heapq.heappop(buckets)
+            start, end = number * EVICTION_BUCKET, (number + 1) * EVICTION_BUCKET
+            for booking_id in self._evictions.pop(number):
+                entry = cases.get(booking_id)
+                at = None if entry is None else entry.timer_at
+                if at is not None and start <= at < end:
+                    due_now.append((at, booking_id))
+            heapq.heapify(due_now)
+            self._open_bucket = number
 
     def _evict(self, case: CaseRecord) -> None:
         if case.booked_at is None:
