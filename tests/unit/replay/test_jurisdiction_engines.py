@@ -171,7 +171,7 @@ def test_the_replay_consults_the_monitor_only_when_a_midnight_is_due(
     watermark and does not call it (on the starting main of issue 15 it was called on nearly
     every event, 98% of them returning at once). Its alerts are those of a monitor called at
     every watermark step."""
-    from streams.engine.jurisdiction import ShareMonitor
+    from streams.engine.share_monitor import ShareMonitor
 
     policy = monitor_policy(policy)
     calls: list[int] = []
