@@ -404,7 +404,6 @@ def test_email_receiver_delivers_over_starttls_with_the_password_from_its_file(
     password = SECRET_VALUES["holdwatch_smtp_password"]
     smtp = SmtpCapture(tls_context, EMAIL_SETTINGS["HOLDWATCH_SMTP_USERNAME"], password)
     monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
-    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path / "tls"))  # no system CA dir either
     try:
         with running_alertmanager(
             tmp_path / "am",
