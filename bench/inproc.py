@@ -163,12 +163,12 @@ def row_memory(path: str) -> dict[str, Any]:
     engine = replay.engine
     gc.collect()
     open_cases = len(engine.cases)
-    state = deep_size(engine.cases, engine._timers)
+    state = deep_size(engine.cases, engine._timers, engine._evictions, engine._eviction_buckets)
     return {
         "events": replay.summary.events_read,
         "seconds": seconds,
         "open_cases": open_cases,
-        "timer_entries": len(engine._timers),
+        "timer_entries": len(engine._timers) + sum(map(len, engine._evictions.values())),
         "state_bytes": state,
         "bytes_per_open_case": state / open_cases if open_cases else None,
         "rss_delta_bytes": current_rss_bytes() - rss_before,

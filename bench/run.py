@@ -75,6 +75,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "docker-compose.yml configures it (Java 17 and Maven needed)",
     )
     parser.add_argument("--skip-quix", action="store_true", help="no Quix Streams row")
+    parser.add_argument(
+        "--skip-bytewax", action="store_true", help="no Bytewax row (in-process, same log)"
+    )
     parser.add_argument("--timeout", type=float, default=300.0, help="limit per Kafka row, seconds")
     args = parser.parse_args(argv)
     if args.quick:
@@ -223,7 +226,7 @@ def inprocess_rows(
             target="< 1,024 B per open case",
             met=bool(per_case and per_case < TARGETS["bytes_per_case"]),
             note=f"{long_mem['open_cases']:,} open cases, engine state {long_mem['state_bytes'] / 2**20:.1f} MiB "
-            f"(deep size of cases + timer heap; ratio column = bytes per open case); "
+            f"(deep size of cases + timer heap + eviction buckets; ratio column = bytes per open case); "
             f"tracemalloc on the short log: {traced['bytes_per_open_case'] or 0:,.0f} B per open case",
         )
     )
@@ -399,6 +402,47 @@ def _ratio(value: float | None, ceiling: float | None) -> float | None:
     return round(value / ceiling, 3) if value and ceiling else None
 
 
+BYTEWAX = "Bytewax hold-limit rule only (stateful_flat_map; run_main in-process)"
+
+
+def bytewax_row(log: Path, workdir: Path, replay_eps: float | None) -> dict[str, Any]:
+    """The hold-limit rule as a Bytewax dataflow over the whole log, beside the in-process replay
+    (``bench/bytewax_holdlimit.py``: the Quix row's rule function, Bytewax's keyed state)."""
+    import importlib.util
+
+    if importlib.util.find_spec("bytewax") is None:
+        return row(BYTEWAX, note="skipped: bytewax not installed (pip install -e '.[bench]')")
+    out = workdir / f"bytewax-{os.getpid()}.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.bytewax_holdlimit", str(log), str(out)],
+        capture_output=True,
+        cwd=REPO,
+        check=False,
+    )
+    if proc.returncode != 0:
+        return row(BYTEWAX, note="FAILED: " + proc.stderr.decode()[-300:].strip().splitlines()[-1])
+    result = orjson.loads(out.read_bytes())
+    out.unlink()
+    ours = hold_limit_set(reference_alerts(log))
+    theirs = {
+        (a["booking_id"], a["occurred_at_us"], a["details"]["detainer_id"])
+        for a in result["alerts"]
+    }
+    rate = eps(result["count"], result["seconds"])
+    return row(
+        BYTEWAX,
+        events=result["count"],
+        events_per_s=rate,
+        peak_rss_mb=mb(result["peak_rss_bytes"]),
+        ceiling="in-process replay",
+        ratio=_ratio(rate, replay_eps),
+        note=f"one rule of Holdwatch's eight, no validation, no dead letters, no event clock; "
+        f"hold_limit_exceeded firing: {len(ours & theirs)} equal, {len(ours - theirs)} only "
+        f"Holdwatch (no event-time timer: still held, no further event), "
+        f"{len(theirs - ours)} only Bytewax",
+    )
+
+
 def run_quix(
     bootstrap: str, prefix_log: Path, workdir: Path, timeout: float, stamp: str
 ) -> dict[str, Any]:
@@ -558,6 +602,9 @@ def main(argv: list[str] | None = None) -> int:
     log = generated_log(workdir, args.events, args.seed, args.per_day)
     short = generated_log(workdir, max(args.events // 10, 1000), args.seed, args.per_day)
     rows, detail = inprocess_rows(args, log, short, args.events)
+    if not args.skip_bytewax:
+        replay = detail["replay"]
+        rows.append(bytewax_row(log, workdir, eps(replay["events"], replay["seconds"])))
     if not args.quick and args.travis.is_file():
         rows.append(travis_row(args.travis))
     if not args.skip_kafka:

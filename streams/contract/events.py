@@ -70,6 +70,11 @@ def content_digest(event: Event) -> bytes:
     any other difference (type, a field's value, the list order of charges, the time) is content.
     A booking's ``person_id`` is already pseudonymised here (same key, same pseudonym).
     """
-    body = dict(event.body)
+    body = event.body  # the time swapped in and back, not a copy of the body per event
+    text = body["occurred_at"]
     body["occurred_at"] = event.at
-    return _blake2b(orjson.dumps(body, option=_SORTED), digest_size=DIGEST_SIZE).digest()
+    try:
+        data = orjson.dumps(body, option=_SORTED)
+    finally:
+        body["occurred_at"] = text
+    return _blake2b(data, digest_size=DIGEST_SIZE).digest()

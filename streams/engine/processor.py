@@ -42,6 +42,12 @@ FUTURE_DETAIL = (
 # as in a small jail's extract); a wild time (a year off, 2199) in the last lines never is.
 TAIL_STEP = 7 * 24 * 3600 * 1_000_000
 
+#: Width of an eviction bucket (event time). Eviction stays exact (a case goes at the first
+#: watermark step at or past its time, as with a heap entry); the width only bounds how many
+#: entries one sweep looks at.
+EVICTION_BUCKET = 3600 * 1_000_000
+NEVER_DUE = 2**62
+
 HeldEvent = Held[tuple[Event, Any]]  # the event and the caller's token (its raw bytes, line, ...)
 #: A held event ended ACCEPTED, FUTURE, or REFUSED (with the admission check's Rejected).
 Settled = Callable[[HeldEvent, str, Rejected | None], None]
@@ -96,6 +102,13 @@ class Engine:
         self.stats = EngineStats()
         self._emit_out = emit
         self._timers: list[tuple[int, str]] = []
+        # Closed cases waiting only for their eviction (nothing left to emit or report): booking
+        # ids in buckets of EVICTION_BUCKET of event time, not one heap entry each (issue 15).
+        self._evictions: dict[int, list[str]] = {}
+        self._eviction_buckets: list[int] = []  # heap of the bucket numbers in use
+        self._next_eviction = NEVER_DUE  # no bucket entry is due before it
+        self._open_bucket = NEVER_DUE  # the bucket the watermark is in, opened into _due_now
+        self._due_now: list[tuple[int, str]] = []
         self._retention = policy.closed_case_retention
         self._places = rules.Places(policy)  # the policy's per-jurisdiction lookups, cached
         self._admission = Admission(policy)
@@ -185,6 +198,8 @@ class Engine:
         """Move the watermark (end of log, ``--until``, a tick, the wall clock) and fire what is due."""
         if self.watermark.advance_to(at):
             self._fire_due()
+            if self.watermark.value >= self._next_eviction:
+                self._sweep_evictions()
 
     def finish(self, until: int | None = None) -> int:
         """End of a log: settle every held event, then move the watermark past the end.
@@ -282,14 +297,19 @@ class Engine:
             self._release(self.held.pop_until(frontier + self._skew))
         if self.watermark.advance_to(frontier - self._lateness):
             timers = self._timers
-            if timers and timers[0][0] <= self.watermark.value:
+            mark = self.watermark.value
+            if timers and timers[0][0] <= mark:
                 self._fire_due()
+            if mark >= self._next_eviction:
+                self._sweep_evictions()
 
     # -- bookkeeping -------------------------------------------------------------------------
 
     def rebuild_timers(self) -> None:
         """After recovery from a table: every stored case gets a look at the next advance."""
         self._timers = []
+        self._evictions, self._eviction_buckets, self._next_eviction = {}, [], NEVER_DUE
+        self._open_bucket, self._due_now = NEVER_DUE, []
         for booking_id, case in self.cases.items():
             case.timer_at = NEVER
             self._timers.append((NEVER, booking_id))
@@ -309,16 +329,24 @@ class Engine:
         """Bring one case up to the watermark, in four steps: emit the alerts it has reached,
         report detainer facts to the jurisdiction monitor (timer passes only), then evict the
         case or schedule its next look, and write it back to the store."""
+        if not case.detainers and not case.emitted and case.custody_end_at is None:
+            # Most cases most of the time: nothing to emit, report, schedule or evict.
+            self.cases[case.booking_id] = case
+            return
         mark = self.watermark.value
         due = self._emit_reached(case, mark)
         if self.on_fact is not None and case.detainers:
             due = self._report_facts(case, mark, timer, due)
         if case.custody_end_at is not None:
             evict_at = max(case.last_event_at, case.custody_end_at) + self._retention
-            if due is None and evict_at <= mark:
-                self._evict(case)
+            if due is None:
+                if evict_at <= mark:
+                    self._evict(case)
+                    return
+                self._evict_later(case, evict_at)
+                self.cases[case.booking_id] = case  # write back (see below)
                 return
-            due = evict_at if due is None else min(due, evict_at)
+            due = min(due, evict_at)
         self._schedule(case, due)
         self.cases[case.booking_id] = (
             case  # write back: a no-op for a dict, a changelog entry for a table
@@ -364,6 +392,60 @@ class Engine:
         if due is not None and (case.timer_at is None or due < case.timer_at):
             case.timer_at = due
             heapq.heappush(self._timers, (due, case.booking_id))
+
+    def _evict_later(self, case: CaseRecord, at: int) -> None:
+        """Like ``_schedule(case, at)`` for a case due only for eviction, in a bucket.
+
+        A case with nothing left to emit or report gets no heap entry: its reconcile at ``at``
+        could only evict it. ``timer_at`` is its one due time either way; an entry whose case has
+        another due time by the sweep is stale (the other entry decides)."""
+        if case.timer_at is None or at < case.timer_at:
+            case.timer_at = at
+            number = at // EVICTION_BUCKET
+            if number == self._open_bucket:  # the bucket the watermark is in: exact order
+                heapq.heappush(self._due_now, (at, case.booking_id))
+            else:
+                bucket = self._evictions.get(number)
+                if bucket is None:
+                    bucket = self._evictions[number] = []
+                    heapq.heappush(self._eviction_buckets, number)
+                bucket.append(case.booking_id)
+            if at < self._next_eviction:
+                self._next_eviction = at
+
+    def _sweep_evictions(self) -> None:
+        """Reconcile (so evict) each bucketed case whose time the watermark reached; after
+        ``_fire_due``, so every heap entry due is done and a due ``timer_at`` is a bucket's.
+
+        The bucket the watermark enters is opened once into a small heap by time (``_due_now``),
+        so each later step pops what is due instead of rescanning the bucket."""
+        mark = self.watermark.value
+        cases = self.cases
+        buckets = self._eviction_buckets
+        due_now = self._due_now
+        while True:
+            while due_now and due_now[0][0] <= mark:
+                due, booking_id = heapq.heappop(due_now)
+                case = cases.get(booking_id)
+                if case is not None and case.timer_at == due:  # else evicted or superseded
+                    case.timer_at = None
+                    self._reconcile(case, timer=True)
+            if due_now:
+                self._next_eviction = due_now[0][0]
+                return
+            if not buckets or buckets[0] * EVICTION_BUCKET > mark:
+                self._open_bucket = NEVER_DUE
+                self._next_eviction = buckets[0] * EVICTION_BUCKET if buckets else NEVER_DUE
+                return
+            number = heapq.heappop(buckets)
+            start, end = number * EVICTION_BUCKET, (number + 1) * EVICTION_BUCKET
+            for booking_id in self._evictions.pop(number):
+                entry = cases.get(booking_id)
+                at = None if entry is None else entry.timer_at
+                if at is not None and start <= at < end:
+                    due_now.append((at, booking_id))
+            heapq.heapify(due_now)
+            self._open_bucket = number
 
     def _evict(self, case: CaseRecord) -> None:
         if case.booked_at is None:

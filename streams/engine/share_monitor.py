@@ -163,7 +163,7 @@ class ShareMonitor:
         self.stats: Counter[str] = (
             Counter()
         )  # facts, duplicates, late, too_late, no_jurisdiction, disabled
-        self._next_due = (
+        self.next_due = (
             NEVER  # earliest midnight some state must be evaluated at (NEVER: recompute)
         )
         self.dirty: set[str] = (
@@ -217,8 +217,8 @@ class ShareMonitor:
         self._shift(state, first, delta, +1)
         self._shift(state, last + 1, delta, -1)
         due = midnight(first, zone)
-        if self._next_due != NEVER and due < self._next_due:
-            self._next_due = due
+        if self.next_due != NEVER and due < self.next_due:
+            self.next_due = due
         return True
 
     @staticmethod
@@ -235,7 +235,7 @@ class ShareMonitor:
         if watermark <= self.watermark:
             return []
         self.watermark = watermark
-        if self._next_due != NEVER and watermark < self._next_due:
+        if self.next_due != NEVER and watermark < self.next_due:
             return []
         alerts: list[Alert] = []
         next_due: int | None = None
@@ -248,7 +248,7 @@ class ShareMonitor:
             elif state.days:
                 due = midnight(state.days[0], state.zone)
                 next_due = due if next_due is None else min(next_due, due)
-        self._next_due = next_due if next_due is not None else 2**62
+        self.next_due = next_due if next_due is not None else 2**62
         alerts.sort(key=lambda a: (a["_at"], a["jurisdiction"]))
         for alert in alerts:
             del alert["_at"]
@@ -293,9 +293,11 @@ class ShareMonitor:
                 state.firing = state.firing_details = None
         if today > state.evaluated:
             state.evaluated = today
-        expired = [fid for fid, last in state.seen.items() if last < today]
-        for fid in expired:
-            del state.seen[fid]
+            # Facts whose last window ended: only a new day can end one (a fact added since the
+            # last sweep has its last day after the day evaluated then).
+            expired = [fid for fid, last in state.seen.items() if last < today]
+            for fid in expired:
+                del state.seen[fid]
 
     def _details(self, state: JurisdictionState, day: int, share: float) -> dict[str, Any]:
         settings = self.settings
@@ -338,7 +340,7 @@ class ShareMonitor:
 
     def restore(self, juris: str, data: dict[str, Any]) -> None:
         self.states[juris] = JurisdictionState.from_primitive(data)
-        self._next_due = NEVER
+        self.next_due = NEVER
 
     def snapshot(self, juris: str) -> dict[str, Any] | None:
         state = self.states.get(juris)

@@ -103,8 +103,14 @@ class InProcessReplay:
                         summary.held += 1
                     else:
                         summary.accepted += 1
-                    if watermark.value > monitor.watermark:
-                        self._advance_monitor(watermark.value)
+                    mark = watermark.value
+                    if mark > monitor.watermark:
+                        # The monitor is consulted only when a local midnight is due; until then
+                        # it only notes the watermark (what ``advance_to`` would do).
+                        if mark < monitor.next_due:
+                            monitor.watermark = mark
+                        else:
+                            self._advance_monitor(mark)
                 except Rejected as rejected:
                     summary.dead_letters[rejected.reason] += 1
                     self.line_number = line_number

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 from streams.contract.vocabulary import ImmigrationStatus
@@ -14,8 +15,21 @@ from streams.engine.rules.registry import Rule, declare
 CITIZEN_STATUSES: frozenset[ImmigrationStatus] = frozenset({"us_citizen", "naturalized_citizen"})
 
 
+def _issued_details(ctx: Context, detainer: Detainer) -> dict[str, Any]:
+    """The details of a rule about the issued detainer alone (built when an alert is emitted)."""
+    return {
+        "detainer_id": detainer.detainer_id,
+        "issued_at": ctx.ts(detainer.issued_at),
+        "evidence": [detainer.issued_event] if detainer.issued_event else [],
+    }
+
+
 def _while_held(
-    ctx: Context, rule: str, at: int, detainer: Detainer, details: dict[str, Any]
+    ctx: Context,
+    rule: str,
+    at: int,
+    detainer: Detainer,
+    details: dict[str, Any] | Callable[[], dict[str, Any]],
 ) -> Finding:
     """A finding that holds from ``at`` for as long as the hold on ``detainer`` lasts (a hold
     that ended before ``at`` resolves at ``at``: the violation was still true at that moment)."""
@@ -52,11 +66,7 @@ def detainer_without_hit(ctx: Context) -> Iterator[Finding]:
         assert issued_at is not None
         if earliest_hit(case, issued_at) is not None:
             continue
-        details = {
-            "detainer_id": detainer.detainer_id,
-            "issued_at": ctx.ts(issued_at),
-            "evidence": [detainer.issued_event] if detainer.issued_event else [],
-        }
+        details = partial(_issued_details, ctx, detainer)
         yield _while_held(ctx, "detainer_without_hit", issued_at, detainer, details)
 
 
@@ -92,11 +102,7 @@ def detainer_copy_not_served(ctx: Context) -> Iterator[Finding]:
         ended = first(detainer.served_at, hold_end(case, detainer))
         if ended is not None and ended <= at:
             continue
-        details = {
-            "detainer_id": detainer.detainer_id,
-            "issued_at": ctx.ts(detainer.issued_at),
-            "evidence": [detainer.issued_event] if detainer.issued_event else [],
-        }
+        details = partial(_issued_details, ctx, detainer)
         yield Finding("detainer_copy_not_served", at, ended, details, detainer.detainer_id)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from streams.contract.timestamps import HOUR
@@ -45,9 +46,15 @@ def hold_limit_exceeded(ctx: Context) -> Iterator[Finding]:
         ended = hold_end(case, detainer)
         if ended is not None and ended <= at:
             continue
-        details = _hold_details(ctx, detainer, deadline)
-        details["hours_held_after_eligible"] = round((at - case.eligible_at) / HOUR, 2)
+        details = partial(_exceeded_details, ctx, detainer, deadline, at)
         yield Finding("hold_limit_exceeded", at, ended, details, detainer.detainer_id)
+
+
+def _exceeded_details(ctx: Context, detainer: Detainer, deadline: int, at: int) -> dict[str, Any]:
+    details = _hold_details(ctx, detainer, deadline)
+    assert ctx.case.eligible_at is not None
+    details["hours_held_after_eligible"] = round((at - ctx.case.eligible_at) / HOUR, 2)
+    return details
 
 
 def _hours_over(case: Case, details: dict[str, Any], at: int, ended: int) -> None:
@@ -72,7 +79,7 @@ def hold_limit_approaching(ctx: Context) -> Iterator[Finding]:
             "hold_limit_approaching",
             at,
             first(ended, deadline),
-            _hold_details(ctx, detainer, deadline),
+            partial(_hold_details, ctx, detainer, deadline),
             detainer.detainer_id,
         )
 

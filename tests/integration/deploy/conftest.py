@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -288,6 +289,145 @@ def capture() -> Iterator[Capture]:
         yield server
     finally:
         server.close()
+
+
+class SmtpCapture:
+    """A stand-in for an SMTP relay (aiosmtpd) on a free loopback port that behaves like the
+    ones Alertmanager's e-mail receiver is meant for: it offers STARTTLS with ``tls_context``
+    and refuses MAIL before it, refuses AUTH outside TLS and requires it, accepts only
+    ``username``/``password``, and records every AUTH attempt and every message with whether
+    it came over TLS."""
+
+    def __init__(self, tls_context: ssl.SSLContext, username: str, password: str) -> None:
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+        class Relay(SMTP):
+            # AUTH LOGIN's prompts as Postfix, Exchange and Gmail send them; Alertmanager
+            # answers only these (aiosmtpd's own "User Name\0" makes it abort the AUTH).
+            AuthLoginUsernameChallenge = "Username:"
+            AuthLoginPasswordChallenge = "Password:"
+
+        class RelayController(Controller):
+            def factory(self) -> SMTP:
+                return Relay(self.handler, **self.SMTP_kwargs)
+
+        self.auth_attempts: list[dict[str, Any]] = []
+        self.messages: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        capture = self
+
+        def authenticator(
+            server: object, session: Any, envelope: object, mechanism: str, data: object
+        ) -> AuthResult:
+            ok = False
+            if isinstance(data, LoginPassword):
+                login, secret = data.login.decode(), data.password.decode()
+                ok = (login, secret) == (username, password)
+                with capture._lock:
+                    capture.auth_attempts.append(
+                        {"mechanism": mechanism, "login": login, "password": secret,
+                         "tls": session.ssl is not None, "ok": ok}
+                    )  # fmt: skip
+            return AuthResult(success=ok)
+
+        class Handler:
+            async def handle_DATA(self, server: object, session: Any, envelope: Any) -> str:
+                with capture._lock:
+                    capture.messages.append(
+                        {"mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos),
+                         "content": envelope.original_content, "tls": session.ssl is not None,
+                         "authenticated": session.authenticated}
+                    )  # fmt: skip
+                return "250 OK"
+
+        self._controller = RelayController(
+            Handler(),
+            hostname="127.0.0.1",
+            port=free_port(),
+            tls_context=tls_context,
+            require_starttls=True,
+            auth_required=True,
+            auth_require_tls=True,
+            authenticator=authenticator,
+        )
+        self._controller.start()
+        self.smarthost = f"127.0.0.1:{self._controller.port}"
+
+    def wait_for_message(self, timeout: float = 60) -> dict[str, Any]:
+        """The first message delivered, waiting for it up to ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self.messages:
+                    return self.messages[0]
+            time.sleep(0.25)
+        with self._lock:
+            attempts = [{**a, "password": "<redacted>"} for a in self.auth_attempts]
+        raise AssertionError(f"no mail delivered in {timeout}s (AUTH attempts: {attempts})")
+
+    def close(self) -> None:
+        self._controller.stop()
+
+
+def throwaway_tls(directory: Path, ip: str = "127.0.0.1") -> tuple[Path, ssl.SSLContext]:
+    """A throwaway CA and a server certificate it signs for ``ip`` (as an IP SAN, which Go's
+    verification requires): returns the CA's PEM file, for the client to trust, and the server
+    side's SSLContext."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    validity = (now - datetime.timedelta(minutes=5), now + datetime.timedelta(hours=1))
+
+    def build(
+        subject: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Name, ca: bool
+    ) -> x509.CertificateBuilder:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(issuer)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(validity[0])
+            .not_valid_after(validity[1])
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if ca:
+            return builder.add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+                critical=True,
+            )
+        return builder.add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]),
+            critical=False,
+        )
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Holdwatch test CA")])
+    ca_cert = build("Holdwatch test CA", ca_key, ca_name, ca=True).sign(ca_key, hashes.SHA256())
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = build(ip, key, ca_name, ca=False).sign(ca_key, hashes.SHA256())
+
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_file = directory / "ca.pem"
+    ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    (directory / "server.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (directory / "server.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(directory / "server.pem", directory / "server.key")
+    return ca_file, context
 
 
 # ------------------------------------------------------------------ Prometheus as compose runs it

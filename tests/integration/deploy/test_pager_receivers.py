@@ -9,6 +9,8 @@ webhook receivers.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import itertools
 import json
 import re
@@ -24,11 +26,13 @@ from .conftest import (
     COMPOSE_FILE,
     REPO_ROOT,
     Capture,
+    SmtpCapture,
     http_json,
     render_alertmanager,
     require_binary,
     run,
     running_alertmanager,
+    throwaway_tls,
 )
 
 RECEIVERS_DIR = ALERTMANAGER_DIR / "receivers"
@@ -382,6 +386,55 @@ def test_slack_pagerduty_and_opsgenie_receivers_deliver(tmp_path: Path, capture:
     assert body["details"]["dashboard"] == DASHBOARD
     assert body["details"]["runbook"] == RUNBOOK
     assert "Jurisdiction: TX-Travis" in body["description"]
+
+
+@pytest.mark.prometheus
+def test_email_receiver_delivers_over_starttls_with_the_password_from_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real Alertmanager 0.25, on the config rendered for HOLDWATCH_PAGER=email with only
+    the smarthost pointing at a local SMTP relay: one HoldLimitExceeded fired through the API
+    arrives as one mail, sent after STARTTLS (the relay refuses MAIL before it) and after AUTH
+    with the username and the password from the secret file, to both addresses, saying what is
+    wrong and where to look. The shipped snippet is not changed: STARTTLS stays required and
+    the certificate is verified; Alertmanager trusts the test's throwaway CA through
+    SSL_CERT_FILE, Go's standard override of the system roots (set only for this test's
+    processes). Fails on the starting main, where e-mail was checked by amtool alone."""
+    ca_file, tls_context = throwaway_tls(tmp_path / "tls")
+    password = SECRET_VALUES["holdwatch_smtp_password"]
+    smtp = SmtpCapture(tls_context, EMAIL_SETTINGS["HOLDWATCH_SMTP_USERNAME"], password)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    try:
+        with running_alertmanager(
+            tmp_path / "am",
+            HOLDWATCH_PAGER="email",
+            HOLDWATCH_SECRETS_DIR=str(_secrets(tmp_path / "secrets")),
+            AM_TEMPLATES_DIR=str(ALERTMANAGER_DIR / "templates"),
+            **{**EMAIL_SETTINGS, "HOLDWATCH_SMTP_SMARTHOST": smtp.smarthost},
+        ) as alertmanager:
+            http_json(f"{alertmanager}/api/v2/alerts", data=json.dumps([HOLD_LIMIT_ALERT]).encode())
+            delivered = smtp.wait_for_message()
+    finally:
+        smtp.close()
+
+    assert delivered["tls"] and delivered["authenticated"]
+    assert [a["ok"] for a in smtp.auth_attempts] == [True]
+    [auth] = smtp.auth_attempts
+    assert auth["tls"]
+    assert (auth["login"], auth["password"]) == ("holdwatch", password)
+    assert delivered["mail_from"] == "holdwatch@example.org"
+    assert sorted(delivered["rcpt_tos"]) == ["legal@example.org", "oncall@example.org"]
+
+    mail = email.message_from_bytes(delivered["content"], policy=email.policy.default)
+    assert mail["Subject"] == "[FIRING:1] HoldLimitExceeded in TX-Travis"
+    assert mail["From"] == "holdwatch@example.org"
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert "2 detainer hold(s) past the 48-hour limit in TX-Travis" in text
+    assert "Rule: hold_limit_exceeded | Severity: critical | Jurisdiction: TX-Travis" in text
+    assert f"Dashboard: {DASHBOARD}" in text
+    assert f"Runbook: {RUNBOOK}" in text
 
 
 # ------------------------------------------------------------------ the container's shell

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import orjson
 
-from bench.run import main
+from bench.run import BYTEWAX, main
 
 COLUMNS = (
     "row",
@@ -48,7 +49,14 @@ def test_quick_in_process_run_writes_the_table_and_the_json(tmp_path: Path) -> N
         "in-process replay",
         "memory per open case",
         "memory",
+        BYTEWAX,
     ]
+    bytewax = rows.pop()
+    if importlib.util.find_spec("bytewax") is None:
+        assert "not installed" in bytewax["note"]
+    else:  # the same log, in-process: the hold-limit alerts it can see are Holdwatch's
+        assert bytewax["events"] == rows[1]["events"] and bytewax["ratio"] > 0
+        assert " 0 only Bytewax" in bytewax["note"]
     for r in rows:
         assert set(COLUMNS) <= r.keys()
         assert r["events"] > 0
@@ -62,7 +70,7 @@ def test_quick_in_process_run_writes_the_table_and_the_json(tmp_path: Path) -> N
     table = (out / "RESULTS.md").read_text(encoding="utf-8").splitlines()
     header = next(i for i, line in enumerate(table) if line.startswith("| row |"))
     body = [line for line in table[header + 2 :] if line.startswith("|")]
-    assert len(body) == len(rows)
+    assert len(body) == len(rows) + 1  # and the Bytewax row
     assert all(line.count("|") == table[header].count("|") for line in body)
 
 

@@ -149,6 +149,26 @@ class TestMemory:
         engine.advance_to(timestamps.parse("2011-10-03T10:00:00-04:00"))
         assert engine.open_cases() == 0
 
+    def test_a_closed_case_waiting_for_its_eviction_has_no_timer_heap_entry(
+        self, policy: Policy
+    ) -> None:
+        """Eviction is exact to the microsecond, as with the heap entry per closed case that
+        the starting main of issue 15 kept (this test fails there on the heap's length): the
+        cases wait in buckets of event time, swept when the watermark reaches them."""
+        engine, _ = collecting_engine(replace(policy, closed_case_retention=timestamps.HOUR))
+        for n, minute in enumerate(("00", "20", "40")):
+            ev = Events(f"bk-{n}")
+            engine.process(decoded(ev.booking(f"2011-10-03T08:{minute}:00-04:00")), observe=False)
+            engine.process(decoded(ev.release(f"2011-10-03T09:{minute}:00-04:00")), observe=False)
+        assert engine.open_cases() == 3 and engine._timers == []
+        last = timestamps.parse("2011-10-03T10:40:00-04:00")  # custody end + retention
+        engine.advance_to(timestamps.parse("2011-10-03T10:20:00-04:00"))
+        assert sorted(engine.cases) == ["bk-2"]  # the two due (at and before the watermark)
+        engine.advance_to(last - 1)
+        assert sorted(engine.cases) == ["bk-2"]
+        engine.advance_to(last)
+        assert engine.open_cases() == 0
+
     def test_an_open_case_is_kept(self, policy: Policy, ny: Events) -> None:
         engine, _ = collecting_engine(replace(policy, closed_case_retention=timestamps.HOUR))
         engine.process(decoded(ny.booking("2011-10-03T08:00:00-04:00")))
