@@ -191,7 +191,7 @@ def test_a_deadline_that_passes_during_an_outage_fires_when_the_broker_is_back(
                     fired += firing([orjson.loads(record.value)], "hold_limit_exceeded")
         consumer.close()
         expected = firing(
-            replay(load_policy(), lines, until=timestamps.format(deadline + timestamps.MICROS))[0],
+            replay(load_policy(), lines, until=timestamps.isoformat(deadline + timestamps.MICROS))[0],
             "hold_limit_exceeded",
         )
         assert expected and timestamps.parse(expected[0]["occurred_at"]) == deadline
@@ -206,7 +206,7 @@ def _live_case(booking_id: str, deadline: int) -> list[bytes]:
     ``deadline`` (µs), every event already in the past."""
     ev = Events(booking_id, "America/New_York")
     eligible = deadline - 48 * timestamps.HOUR
-    at = timestamps.format
+    at = timestamps.isoformat
     return [
         orjson.dumps(e)
         for e in (
