@@ -135,6 +135,10 @@ class CheckpointedAgent(ABC, Generic[S]):
     def dropped(self, partition: int) -> None:
         """``partition`` was revoked and its state dropped."""
 
+    def run_delivered(self) -> None:
+        """A delivery run ended (its outputs acknowledged, its barriers forwarded): the moment
+        to publish what the run observed (metrics are fed once per run, not per message)."""
+
     # -- the shape -----------------------------------------------------------------------------
 
     def state(self, partition: int) -> S:
@@ -183,6 +187,7 @@ class CheckpointedAgent(ABC, Generic[S]):
         for run, partition in outbox.barriers:
             if partition in self.partitions:
                 await self.forward_barrier(run, partition)
+        self.run_delivered()
 
     async def _checkpoint(self) -> None:
         """Changed state to the table, changelog synced, then the messages acked.

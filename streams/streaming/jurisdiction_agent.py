@@ -221,6 +221,7 @@ class JurisdictionAgent(CheckpointedAgent[JurisdictionPartition]):
         self.policy = policy
         self.sources = partitions
         self.metrics = metrics
+        self.observed = metrics.run() if metrics is not None else None  # this run's, published
         self.live = live
         self.facts_name = facts.get_topic_name()
         self.signer = ctl.BodySigner(outputs.control)
@@ -250,8 +251,8 @@ class JurisdictionAgent(CheckpointedAgent[JurisdictionPartition]):
             )
             assert dead.dead_letter is not None
             self.outbox.dead_letters.append((q, message.key, dead.dead_letter))
-            if self.metrics is not None:
-                self.metrics.observe(dead, perf_counter(), self.live)
+            if self.observed is not None:
+                self.observed.observe(dead, perf_counter(), self.live)
             return
         alerts, runs = state.handle(message.value or b"")
         self.outbox.alerts.extend((q, alert, None) for alert in alerts)
@@ -268,6 +269,10 @@ class JurisdictionAgent(CheckpointedAgent[JurisdictionPartition]):
 
     async def forward_barrier(self, run: str, partition: int) -> None:
         await self.outputs.barrier(self.outputs.alerts, run, partition)
+
+    def run_delivered(self) -> None:
+        if self.observed is not None:
+            self.observed.publish()
 
 
 __all__ = [
