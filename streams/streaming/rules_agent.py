@@ -122,6 +122,9 @@ class RulesAgent(CheckpointedAgent[PartitionDriver]):
             received, clock_before = context
             self.observed.observe_alert(alert, received, perf_counter(), self.live, clock_before)
 
+    def run_processed(self) -> None:
+        self.facts.flush()  # one facts message per facts partition for the run
+
     def run_delivered(self) -> None:
         if self.observed is not None:
             self.observed.publish()
