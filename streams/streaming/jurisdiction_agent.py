@@ -275,6 +275,8 @@ class JurisdictionAgent(CheckpointedAgent[JurisdictionPartition]):
         message = event.message
         q = message.partition
         self.settle(event)
+        if self.observed is not None:
+            self.observed.received(message.topic)
         try:
             self.signer.check(self.facts_name, q, message.value, hdr.pairs(message.headers))
         except ctl.ForgedControl as forged:

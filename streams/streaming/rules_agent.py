@@ -109,6 +109,8 @@ class RulesAgent(CheckpointedAgent[PartitionDriver]):
             outbox.alerts.append((partition, alert, (received, clock_before)))
         self._alerts.clear()
         observed, live = self.observed, self.live
+        if observed is not None:
+            observed.received(message.topic)
         for outcome in outcomes:
             if outcome.dead_letter is not None:
                 outbox.dead_letters.append((partition, message.key, outcome.dead_letter))

@@ -83,3 +83,27 @@ def test_a_batch_of_observations_lands_in_the_buckets_one_by_one_would() -> None
         for h in (one, many)
     ]
     assert counts[0] == counts[1]
+
+
+def test_messages_received_are_the_workers_own_count_not_fausts_sensor(
+    policy: Policy,
+) -> None:
+    """The Grafana panel "Messages received per worker" reads holdwatch_messages_received_total,
+    fed per run; Faust's Prometheus sensor (4-5% of the worker) is not installed. Fails on main:
+    the worker set the sensor up and the counter did not exist."""
+    from streams.kafka.settings import KafkaSettings
+    from streams.streaming.app import Worker, WorkerConfig
+
+    metrics = fresh(policy)
+    Worker(WorkerConfig(KafkaSettings(), policy, clock="event"), metrics)
+    names = {family.name for family in metrics.registry.collect()}
+    assert not [name for name in names if name.endswith("_messages_received_per_topic")]
+    assert "holdwatch_messages_received" in names
+    run = metrics.run()
+    run.received("holdwatch.bookings")
+    run.received("holdwatch.bookings")
+    run.publish()
+    value = metrics.registry.get_sample_value(
+        "holdwatch_messages_received_total", {"topic": "holdwatch.bookings"}
+    )
+    assert value == 2
