@@ -73,11 +73,17 @@ class WorkerMetrics:
         # Every message the agents consumed (inputs with ticks and barriers, and the internal
         # jurisdiction-facts topic): the worker's own count, fed once per delivery run, instead
         # of Faust's Prometheus sensor, which cost 4-5% of the worker per message
-        # (docs/performance.md) for this one Grafana panel.
+        # (docs/performance.md) for this Grafana panel.
         self.messages = Counter(
             "holdwatch_messages_received",
             "Messages consumed by the worker's agents, by topic",
             ["topic"],
+            registry=registry,
+        )
+        self.rebalances = Gauge(
+            "holdwatch_rebalances",
+            "Consumer-group rebalances this worker went through (Faust's rebalancing_count; "
+            "what its Prometheus sensor exported as <app>_total_rebalances)",
             registry=registry,
         )
         self.late = Counter(

@@ -99,6 +99,8 @@ def test_messages_received_are_the_workers_own_count_not_fausts_sensor(
     names = {family.name for family in metrics.registry.collect()}
     assert not [name for name in names if name.endswith("_messages_received_per_topic")]
     assert "holdwatch_messages_received" in names
+    assert not [name for name in names if name.endswith("_total_rebalances")]
+    assert "holdwatch_rebalances" in names  # refreshed from Faust's rebalancing_count
     run = metrics.run()
     run.received("holdwatch.bookings")
     run.received("holdwatch.bookings")
