@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from bisect import bisect_left
 from collections import Counter as Tally
 from collections.abc import Iterable
 from typing import Any
@@ -67,6 +68,22 @@ class WorkerMetrics:
             "holdwatch_events",
             "Input messages by event type and outcome",
             ["type", "outcome"],
+            registry=registry,
+        )
+        # Every message the agents consumed (inputs with ticks and barriers, and the internal
+        # jurisdiction-facts topic): the worker's own count, fed once per delivery run, instead
+        # of Faust's Prometheus sensor, which cost 4-5% of the worker per message
+        # (docs/performance.md) for this Grafana panel.
+        self.messages = Counter(
+            "holdwatch_messages_received",
+            "Messages consumed by the worker's agents, by topic",
+            ["topic"],
+            registry=registry,
+        )
+        self.rebalances = Gauge(
+            "holdwatch_rebalances",
+            "Consumer-group rebalances this worker went through (Faust's rebalancing_count; "
+            "what its Prometheus sensor exported as <app>_total_rebalances)",
             registry=registry,
         )
         self.late = Counter(
@@ -217,31 +234,15 @@ class WorkerMetrics:
 
     # -- hot path ----------------------------------------------------------------------------
 
+    def run(self) -> RunObservations:
+        """A delivery run's observations, published together by :meth:`RunObservations.publish`."""
+        return RunObservations(self)
+
     def observe(self, outcome: Outcome, decided: float, live: bool) -> None:
-        if outcome.result == "tick":
-            return
-        self.events.labels(outcome.event_type, outcome.result).inc()
-        if outcome.result == "dead_letter":
-            assert outcome.dead_letter is not None
-            reason = outcome.dead_letter["reason"]
-            self.dead_letters.labels(reason).inc()
-            if reason == "future":
-                self.event_clock.labels("future").inc()
-            return
-        if outcome.late:
-            self.late.labels(outcome.event_type).inc()
-        if outcome.unlisted:
-            self.unlisted_jurisdiction.inc()
-        if outcome.ignored:
-            self.inconsistent_ignored.inc(outcome.ignored)
-        if outcome.received:
-            self.stage_latency.labels("validated").observe(outcome.validated - outcome.received)
-            self.stage_latency.labels("decided").observe(decided - outcome.received)
-            self.stage_latency.labels("processed").observe(outcome.processed)
-        if live and outcome.event_at is not None:
-            self.event_time_lag.observe(
-                max(time.time() - outcome.event_at / timestamps.MICROS, 0.0)
-            )
+        """One message's outcome, published at once (a run of one message)."""
+        run = self.run()
+        run.observe(outcome, decided, live)
+        run.publish()
 
     def observe_alert(
         self,
@@ -251,26 +252,10 @@ class WorkerMetrics:
         live: bool,
         watermark_before: int = NEVER,
     ) -> None:
-        """Count an alert once delivered; in live mode, time how late after its deadline.
-
-        ``watermark_before`` is the partition's watermark before the message whose processing
-        emitted the alert. Only an alert dated at or after it was fired by the clock passing its
-        deadline: that lag is the worker's promise (1 s). One dated before it was triggered by a
-        late event (a release reported hours late makes a hold already past its limit): its lag
-        is the feed's lateness, and counting it made DeadlineAlertLate fire falsely. Nor is an
-        alert timed when that watermark was not live (more than ``LIVE_CLOCK_BOUND`` behind the
-        wall clock, or none yet): a partition setting its clock from a backlog after a start or
-        a rebalance fires the late events' alerts from a timer too.
-        """
-        self.alerts.labels(alert["rule"], alert["severity"], alert["state"]).inc()
-        if received:
-            self.stage_latency.labels("alert_produced").observe(produced - received)
-        if live and alert["state"] == "firing" and watermark_before != NEVER:
-            now = time.time()
-            occurred = timestamps.parse(alert["occurred_at"])
-            live_clock = now - watermark_before / timestamps.MICROS <= LIVE_CLOCK_BOUND
-            if live_clock and occurred >= watermark_before:
-                self.deadline_lag.observe(max(now - occurred / timestamps.MICROS, 0.0))
+        """One delivered alert, published at once (see :meth:`RunObservations.observe_alert`)."""
+        run = self.run()
+        run.observe_alert(alert, received, produced, live, watermark_before)
+        run.publish()
 
     def started(self, live: bool) -> None:
         """The worker starts: its mode, and its broker contact counted from now."""
@@ -331,6 +316,123 @@ class WorkerMetrics:
         for topic, partition in self._lag_keys - lags.keys():
             self.consumer_lag.remove(topic, str(partition))
         self._lag_keys = set(lags)
+
+
+#: A labelled metric: the metric and its label values (``()`` for an unlabelled one).
+Series = tuple[Any, tuple[str, ...]]
+
+
+class RunObservations:
+    """The hot path's observations of one delivery run, added to the metrics at its end.
+
+    Prometheus' client takes a lock and resolves the label set on every ``inc`` and ``observe``;
+    per message that was a measurable share of the Faust worker's time. The agents instead note
+    each message's outcome and each delivered alert here (a dict increment, a list append) and
+    :meth:`publish` once per run: every counter gets one ``inc`` of the run's count, every
+    histogram its run's observations bucketed at once. The metrics mean exactly what they did
+    per message (same names, labels, buckets, one observation per message or alert); only the
+    moment they become visible moves to the end of the run, before its checkpoint.
+    """
+
+    def __init__(self, metrics: WorkerMetrics) -> None:
+        self.metrics = metrics
+        self.counts: Tally[Series] = Tally()
+        self.samples: dict[Series, list[float]] = {}
+
+    def _sample(self, histogram: Any, labels: tuple[str, ...], value: float) -> None:
+        self.samples.setdefault((histogram, labels), []).append(value)
+
+    def received(self, topic: str) -> None:
+        """A message consumed from ``topic`` (one of the worker's own: a bounded set)."""
+        self.counts[(self.metrics.messages, (topic,))] += 1
+
+    def observe(self, outcome: Outcome, decided: float, live: bool) -> None:
+        """A message's outcome: events by type and outcome, dead letters, late, latencies."""
+        if outcome.result == "tick":
+            return
+        m, counts = self.metrics, self.counts
+        counts[(m.events, (outcome.event_type, outcome.result))] += 1
+        if outcome.result == "dead_letter":
+            assert outcome.dead_letter is not None
+            reason = outcome.dead_letter["reason"]
+            counts[(m.dead_letters, (reason,))] += 1
+            if reason == "future":
+                counts[(m.event_clock, ("future",))] += 1
+            return
+        if outcome.late:
+            counts[(m.late, (outcome.event_type,))] += 1
+        if outcome.unlisted:
+            counts[(m.unlisted_jurisdiction, ())] += 1
+        if outcome.ignored:
+            counts[(m.inconsistent_ignored, ())] += outcome.ignored
+        if outcome.received:
+            latency = m.stage_latency
+            self._sample(latency, ("validated",), outcome.validated - outcome.received)
+            self._sample(latency, ("decided",), decided - outcome.received)
+            self._sample(latency, ("processed",), outcome.processed)
+        if live and outcome.event_at is not None:
+            lag = max(time.time() - outcome.event_at / timestamps.MICROS, 0.0)
+            self._sample(m.event_time_lag, (), lag)
+
+    def observe_alert(
+        self,
+        alert: dict[str, Any],
+        received: float,
+        produced: float,
+        live: bool,
+        watermark_before: int = NEVER,
+    ) -> None:
+        """Count an alert once delivered; in live mode, time how late after its deadline.
+
+        ``watermark_before`` is the partition's watermark before the message whose processing
+        emitted the alert. Only an alert dated at or after it was fired by the clock passing its
+        deadline: that lag is the worker's promise (1 s). One dated before it was triggered by a
+        late event (a release reported hours late makes a hold already past its limit): its lag
+        is the feed's lateness, and counting it made DeadlineAlertLate fire falsely. Nor is an
+        alert timed when that watermark was not live (more than ``LIVE_CLOCK_BOUND`` behind the
+        wall clock, or none yet): a partition setting its clock from a backlog after a start or
+        a rebalance fires the late events' alerts from a timer too.
+        """
+        m = self.metrics
+        self.counts[(m.alerts, (alert["rule"], alert["severity"], alert["state"]))] += 1
+        if received:
+            self._sample(m.stage_latency, ("alert_produced",), produced - received)
+        if live and alert["state"] == "firing" and watermark_before != NEVER:
+            now = time.time()
+            occurred = timestamps.parse(alert["occurred_at"])
+            live_clock = now - watermark_before / timestamps.MICROS <= LIVE_CLOCK_BOUND
+            if live_clock and occurred >= watermark_before:
+                self._sample(m.deadline_lag, (), max(now - occurred / timestamps.MICROS, 0.0))
+
+    def publish(self) -> None:
+        """Everything observed since the last publish, into the metrics; the run starts empty."""
+        counts, samples = self.counts, self.samples
+        self.counts, self.samples = Tally(), {}
+        for (counter, labels), n in counts.items():
+            (counter.labels(*labels) if labels else counter).inc(n)
+        for (histogram, labels), values in samples.items():
+            observe_all(histogram.labels(*labels) if labels else histogram, values)
+
+
+def observe_all(histogram: Any, values: list[float]) -> None:
+    """``histogram.observe(v)`` for each of ``values``, with one lock per bucket touched.
+
+    Equal to the loop, but buckets the values locally (by the upper bounds, ``v <= bound``) and
+    adds each bucket's count and the sum once. It reaches into prometheus_client's histogram
+    child (``_upper_bounds``, ``_buckets``, ``_sum``, stable since 0.4); a client without them
+    gets the plain loop.
+    """
+    bounds = getattr(histogram, "_upper_bounds", None)
+    buckets = getattr(histogram, "_buckets", None)
+    total = getattr(histogram, "_sum", None)
+    if bounds is None or buckets is None or total is None:
+        for value in values:
+            histogram.observe(value)
+        return
+    tally: Tally[int] = Tally(bisect_left(bounds, value) for value in values)
+    total.inc(sum(values))
+    for index, n in tally.items():
+        buckets[index].inc(n)
 
 
 class ReplayPublisher:

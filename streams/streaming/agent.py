@@ -135,6 +135,14 @@ class CheckpointedAgent(ABC, Generic[S]):
     def dropped(self, partition: int) -> None:
         """``partition`` was revoked and its state dropped."""
 
+    def run_processed(self) -> None:
+        """A run of messages was processed and its delivery starts: outputs a subclass gathers
+        over a run (the rules agent's facts) go out now, before alerts and barriers."""
+
+    def run_delivered(self) -> None:
+        """A delivery run ended (its outputs acknowledged, its barriers forwarded): the moment
+        to publish what the run observed (metrics are fed once per run, not per message)."""
+
     # -- the shape -----------------------------------------------------------------------------
 
     def state(self, partition: int) -> S:
@@ -163,6 +171,7 @@ class CheckpointedAgent(ABC, Generic[S]):
 
     async def _deliver(self) -> None:
         """Alerts and dead letters out and acknowledged by the broker, then the barriers."""
+        self.run_processed()
         outbox, self.outbox = self.outbox, Outbox()
         alerts, dead = self.outputs.alerts, self.outputs.dead_letters
         sent: list[tuple[Any, Alert | None, Any]] = []
@@ -183,6 +192,7 @@ class CheckpointedAgent(ABC, Generic[S]):
         for run, partition in outbox.barriers:
             if partition in self.partitions:
                 await self.forward_barrier(run, partition)
+        self.run_delivered()
 
     async def _checkpoint(self) -> None:
         """Changed state to the table, changelog synced, then the messages acked.

@@ -5,11 +5,14 @@ The rules agent runs one engine per input partition *p* (keyed by booking). Its 
 ``<prefix>jurisdiction-facts`` (same partition count; partition = Kafka's default partitioner on
 the jurisdiction id). Event time travels in-band, as on the input topics:
 
-* ``{"k": "f", "p": p, "f": fact}``: a fact, sent to its jurisdiction's partition;
-* ``{"k": "w", "p": p, "w": t}``: source partition *p*'s engine watermark reached ``t``, sent to
-  every partition, after the facts *p* reported up to ``t`` (one FIFO producer buffer), and only
-  when ``t`` crosses a local midnight of one of the policy's time zones (the only instants the
-  monitor evaluates at), so a replay costs a few messages per source and day;
+* ``{"k": "r", "f": [[p, fact], ...], "w": {p: t, ...}}``: one delivery run of the rules agent,
+  one message per facts partition *q* (``Forwarder.flush``): the run's facts whose jurisdiction
+  hashes to *q*, then the watermark ``t`` each source *p* reached by the run's end (after all of
+  *p*'s facts up to ``t``). It goes to *q* when the run has facts for *q*, and to every partition
+  when a source's watermark crossed a local midnight of one of the policy's time zones (the only
+  instants the monitor evaluates at). A run's per-fact and per-midnight messages before issue 15
+  were ``{"k": "f", "p": p, "f": fact}`` and ``{"k": "w", "p": p, "w": t}``; they are still
+  read (a facts topic written by an older worker may hold unconsumed ones at an upgrade);
 * ``{"k": "b", "p": p, "w": t, "r": run}``: a replay barrier (start/end of ``replay --kafka``),
   also to every partition.
 
@@ -79,8 +82,14 @@ def next_midnight(at: int, zones: list[str]) -> int:
     return min(midnight(local_day(at, z) + 1, z) for z in zones)
 
 
+#: Facts per repartition message at most (a run holds up to ``max_batch`` input messages; this
+#: keeps a message far below the brokers' 1 MB default whatever that is set to).
+FACTS_PER_MESSAGE = 2000
+
+
 class Forwarder:
-    """Source side (sync; called from inside the engine): facts and watermarks to the topic."""
+    """Source side (sync; called from inside the engine): facts and watermarks to the topic,
+    one message per facts partition per delivery run (:meth:`flush`), not one per fact."""
 
     def __init__(
         self, send: Callable[[bytes | None, bytes, int], None], partitions: int, policy: Policy
@@ -89,21 +98,40 @@ class Forwarder:
         self.partitions = partitions
         self.zones = zones_of(policy)
         self._next: dict[int, int] = {}  # source partition -> next midnight worth announcing
+        self._facts: dict[int, list[list[Any]]] = {}  # facts partition -> [[source, fact], ...]
+        self._marks: dict[int, int] = {}  # source partition -> its watermark, this run
+        self._announce = False  # a watermark crossed a midnight: every partition must hear it
 
     def fact(self, source: int, fact: DetainerFact) -> None:
-        value = orjson.dumps({"k": "f", "p": source, "f": fact.to_primitive()})
-        self.send(
-            fact.jurisdiction.encode(), value, partition_of(fact.jurisdiction, self.partitions)
-        )
+        target = partition_of(fact.jurisdiction, self.partitions)
+        self._facts.setdefault(target, []).append([source, fact.to_primitive()])
 
     def watermark(self, source: int, at: int) -> None:
+        self._marks[source] = at
         due = self._next.get(source)
         if due is not None and at < due:
             return
         self._next[source] = next_midnight(at, self.zones)
-        self._broadcast({"k": "w", "p": source, "w": at})
+        self._announce = True
+
+    def flush(self) -> None:
+        """The run's facts and watermarks out: to each facts partition that has facts, and to
+        every partition when a source's watermark crossed a local midnight. Each message carries
+        the sources' watermarks as of the end of the run, after all their facts of the run."""
+        facts, marks, announce = self._facts, self._marks, self._announce
+        self._facts, self._marks, self._announce = {}, {}, False
+        targets = range(self.partitions) if announce else sorted(facts)
+        watermarks = {str(p): at for p, at in marks.items()}
+        for q in targets:
+            mine = facts.get(q, [])
+            step = FACTS_PER_MESSAGE
+            chunks = [mine[i : i + step] for i in range(0, len(mine), step)] or [[]]
+            for chunk in chunks[:-1]:
+                self.send(None, orjson.dumps({"k": "r", "f": chunk, "w": {}}), q)
+            self.send(None, orjson.dumps({"k": "r", "f": chunks[-1], "w": watermarks}), q)
 
     def barrier(self, source: int, run: str, at: int) -> None:
+        self.flush()  # facts before the barrier that follows them
         self._broadcast({"k": "b", "p": source, "w": at, "r": run})
 
     def _broadcast(self, message: dict[str, Any]) -> None:
@@ -129,14 +157,20 @@ class JurisdictionPartition:
     def handle(self, value: bytes) -> tuple[list[Alert], list[str]]:
         message = orjson.loads(value)
         kind = message["k"]
-        source = int(message["p"])
-        if kind == "f":
+        completed: list[str] = []
+        if kind == "r":  # a delivery run's facts, then the sources' watermarks after them
+            for _, fact in message["f"]:
+                self.monitor.add(DetainerFact.from_primitive(fact))
+            for source, at in message["w"].items():
+                self.sources.raise_floor(int(source), at)
+        elif kind == "f":  # one fact (before issue 15: a facts topic may still hold some)
             self.monitor.add(DetainerFact.from_primitive(message["f"]))
             return [], []
-        completed: list[str] = []
-        self.sources.raise_floor(source, message["w"])
-        if kind == "b" and self.sources.barrier(source, message["r"]):
-            completed.append(message["r"])
+        else:  # "w" (before issue 15, as "f") or "b"
+            source = int(message["p"])
+            self.sources.raise_floor(source, message["w"])
+            if kind == "b" and self.sources.barrier(source, message["r"]):
+                completed.append(message["r"])
         alerts = self.monitor.advance_to(self.watermark) if self.watermark != NEVER else []
         return alerts, completed
 
@@ -221,6 +255,7 @@ class JurisdictionAgent(CheckpointedAgent[JurisdictionPartition]):
         self.policy = policy
         self.sources = partitions
         self.metrics = metrics
+        self.observed = metrics.run() if metrics is not None else None  # this run's, published
         self.live = live
         self.facts_name = facts.get_topic_name()
         self.signer = ctl.BodySigner(outputs.control)
@@ -240,6 +275,8 @@ class JurisdictionAgent(CheckpointedAgent[JurisdictionPartition]):
         message = event.message
         q = message.partition
         self.settle(event)
+        if self.observed is not None:
+            self.observed.received(message.topic)
         try:
             self.signer.check(self.facts_name, q, message.value, hdr.pairs(message.headers))
         except ctl.ForgedControl as forged:
@@ -250,8 +287,8 @@ class JurisdictionAgent(CheckpointedAgent[JurisdictionPartition]):
             )
             assert dead.dead_letter is not None
             self.outbox.dead_letters.append((q, message.key, dead.dead_letter))
-            if self.metrics is not None:
-                self.metrics.observe(dead, perf_counter(), self.live)
+            if self.observed is not None:
+                self.observed.observe(dead, perf_counter(), self.live)
             return
         alerts, runs = state.handle(message.value or b"")
         self.outbox.alerts.extend((q, alert, None) for alert in alerts)
@@ -268,6 +305,10 @@ class JurisdictionAgent(CheckpointedAgent[JurisdictionPartition]):
 
     async def forward_barrier(self, run: str, partition: int) -> None:
         await self.outputs.barrier(self.outputs.alerts, run, partition)
+
+    def run_delivered(self) -> None:
+        if self.observed is not None:
+            self.observed.publish()
 
 
 __all__ = [

@@ -58,6 +58,7 @@ class RulesAgent(CheckpointedAgent[PartitionDriver]):
         self.wall_clock = wall_clock  # live mode only
         self.live = wall_clock is not None
         self.metrics = metrics
+        self.observed = metrics.run() if metrics is not None else None  # this run's, published
         self.decoder = Decoder()
         self.positions: dict[tuple[str, int], int] = {}  # last processed offset per input tp
         self._alerts: list[Alert] = []  # emitted by the engines, drained by ``handle``
@@ -107,19 +108,28 @@ class RulesAgent(CheckpointedAgent[PartitionDriver]):
         for alert in self._alerts:
             outbox.alerts.append((partition, alert, (received, clock_before)))
         self._alerts.clear()
-        metrics, live = self.metrics, self.live
+        observed, live = self.observed, self.live
+        if observed is not None:
+            observed.received(message.topic)
         for outcome in outcomes:
             if outcome.dead_letter is not None:
                 outbox.dead_letters.append((partition, message.key, outcome.dead_letter))
-            if metrics is not None:
-                metrics.observe(outcome, decided, live)
+            if observed is not None:
+                observed.observe(outcome, decided, live)
             self.settle(outcome.token)
         outbox.barriers.extend((run, partition) for run in barriers)
 
     def delivered(self, alert: Alert, context: Any) -> None:
-        if self.metrics is not None:
+        if self.observed is not None:
             received, clock_before = context
-            self.metrics.observe_alert(alert, received, perf_counter(), self.live, clock_before)
+            self.observed.observe_alert(alert, received, perf_counter(), self.live, clock_before)
+
+    def run_processed(self) -> None:
+        self.facts.flush()  # one facts message per facts partition for the run
+
+    def run_delivered(self) -> None:
+        if self.observed is not None:
+            self.observed.publish()
 
     def write_state(self, state: PartitionDriver) -> bool:
         return bool(state.engine.cases.flush())  # type: ignore[attr-defined]

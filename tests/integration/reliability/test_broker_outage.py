@@ -191,7 +191,9 @@ def test_a_deadline_that_passes_during_an_outage_fires_when_the_broker_is_back(
                     fired += firing([orjson.loads(record.value)], "hold_limit_exceeded")
         consumer.close()
         expected = firing(
-            replay(load_policy(), lines, until=timestamps.isoformat(deadline + timestamps.MICROS))[0],
+            replay(load_policy(), lines, until=timestamps.isoformat(deadline + timestamps.MICROS))[
+                0
+            ],
             "hold_limit_exceeded",
         )
         assert expected and timestamps.parse(expected[0]["occurred_at"]) == deadline

@@ -79,6 +79,7 @@ def simulated_streaming(
     offset = 0
 
     def drain(everything: bool = False) -> None:
+        forwarder.flush()  # the end of the rules agents' delivery run
         # Deliver a random prefix of each facts partition (order within a partition is kept).
         for q, queue in enumerate(queues):
             take = len(queue) if everything else rng.randrange(len(queue) + 1)
@@ -153,15 +154,52 @@ def test_chunking_does_not_change_the_jurisdiction_alerts(policy: Policy, log: l
     assert pieces == whole
 
 
-def test_the_facts_topic_carries_json(policy: Policy) -> None:
+def test_the_facts_topic_carries_one_message_per_partition_per_run(policy: Policy) -> None:
+    """Issue 15 §2: a run's facts and watermarks in one message per facts partition, not one
+    per fact and per midnight. Fails on main: each fact was sent at once, with no ``flush``."""
     sent: list[tuple[bytes | None, bytes, int]] = []
     forwarder = Forwarder(lambda k, v, p: sent.append((k, v, p)), 4, policy)
+    forwarder.watermark(2, 100)  # a first watermark: announced to every partition
+    forwarder.flush()
+    assert [(p, orjson.loads(v)) for _, v, p in sent] == [
+        (q, {"k": "r", "f": [], "w": {"2": 100}}) for q in range(4)
+    ]
+    sent.clear()
+    cook = partition_of("IL-Cook", 4)
     forwarder.fact(2, DetainerFact("b\x1fd", "IL-Cook", 10, 12, "L3"))
-    forwarder.watermark(2, 100)
-    forwarder.watermark(2, 101)  # same day: not announced again
-    assert sent[0][0] == b"IL-Cook" and sent[0][2] == partition_of("IL-Cook", 4)
-    assert orjson.loads(sent[0][1])["f"] == ["b\x1fd", "IL-Cook", 10, 12, "L3"]
-    assert [orjson.loads(v)["k"] for _, v, _ in sent[1:]] == ["w"] * 4
+    forwarder.fact(3, DetainerFact("b\x1fe", "IL-Cook", 11, 12, "L1"))
+    forwarder.watermark(2, 101)  # same day: only with the facts
+    assert sent == []  # nothing before the run's end
+    forwarder.flush()
+    assert [(p, orjson.loads(v)) for _, v, p in sent] == [
+        (
+            cook,
+            {
+                "k": "r",
+                "f": [
+                    [2, ["b\x1fd", "IL-Cook", 10, 12, "L3"]],
+                    [3, ["b\x1fe", "IL-Cook", 11, 12, "L1"]],
+                ],
+                "w": {"2": 101},
+            },
+        )
+    ]
+    sent.clear()
+    forwarder.flush()
+    assert sent == []  # an empty run sends nothing
+
+
+def test_a_facts_partition_still_reads_per_fact_messages(policy: Policy) -> None:
+    """A facts topic written before issue 15 may hold per-fact and per-midnight messages at an
+    upgrade: they are applied as before."""
+    old = JurisdictionPartition(0, 1, policy)
+    new = JurisdictionPartition(0, 1, policy)
+    fact = ["b\x1fd", "IL-Cook", 10, 12, "L3"]
+    old.handle(orjson.dumps({"k": "f", "p": 0, "f": fact}))
+    old.handle(orjson.dumps({"k": "w", "p": 0, "w": 100}))
+    new.handle(orjson.dumps({"k": "r", "f": [[0, fact]], "w": {"0": 100}}))
+    assert old.watermark == new.watermark == 100
+    assert old.dirty_entries() == new.dirty_entries()
 
 
 def test_the_replay_consults_the_monitor_only_when_a_midnight_is_due(

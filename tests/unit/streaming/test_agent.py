@@ -246,3 +246,19 @@ def test_the_worker_wires_two_agents_of_the_one_shape(default_policy: Any) -> No
     assert {"driver", "_send_barrier"}.isdisjoint(vars(worker))
     assert not [name for name in vars(worker.app) if name.startswith("jurisdiction")]
     assert list(worker.app.agents) == ["holdwatch-rules", "holdwatch-jurisdictions"]
+
+
+class Observing(Echo):
+    def run_delivered(self) -> None:
+        self.log.append("run delivered")
+
+
+def test_a_delivery_run_ends_once_after_its_outputs_and_barriers(log: Log) -> None:
+    """The agents publish their run's metrics there (``WorkerMetrics.run``): once per run, not per
+    message. Fails on main: there was no such hook."""
+    app = FakeApp(log)
+    agent = Observing(app, log)
+    drive(agent, app, FakeStream(events((1, 98), (1, 99)), log))
+    ends = [i for i, line in enumerate(log) if line == "run delivered"]
+    assert len(ends) == len([line for line in log if line.startswith("write")])
+    assert log[ends[-1] - 1 : ends[-1] + 2] == ["barrier run p1", "run delivered", "write p1 (1)"]
