@@ -33,6 +33,8 @@ CONTRACT_METRICS = {
     "holdwatch_inconsistent_facts_ignored",
     "holdwatch_live_mode",
     "holdwatch_broker_last_fetch_timestamp_seconds",
+    "holdwatch_messages_received",
+    "holdwatch_rebalances",
 }
 REQUIRED_ALERTS = {
     "HoldLimitExceeded",
