@@ -88,6 +88,7 @@ class CheckpointedAgent(ABC, Generic[S]):
         self.name = name
         self.table = table
         self.outputs = outputs
+        self.changelog = commit.Changelog(table)  # what write_state writes through
         self.partitions: dict[int, S] = {}
         self.outbox = Outbox()
         self.acks = commit.InOrderAcks()  # settled messages, acked in offset order per tp
@@ -123,7 +124,8 @@ class CheckpointedAgent(ABC, Generic[S]):
 
     @abstractmethod
     def write_state(self, state: S) -> bool:
-        """Write what changed since the last checkpoint to the table; True if anything was."""
+        """Write what changed since the last checkpoint through :attr:`changelog` (not
+        ``table[key] = ...``: its record could not be awaited); True if anything was."""
 
     @abstractmethod
     async def forward_barrier(self, run: str, partition: int) -> None:
@@ -198,7 +200,8 @@ class CheckpointedAgent(ABC, Generic[S]):
             with commit.acting_for(event):
                 if self.write_state(state):
                     written.append(partition)
-        await commit.sync_changelog(self.app, self.table, written, tombstones=self._sync)
+        await self.changelog.delivered()
+        await commit.sync_changelog(self.table, written, tombstones=self._sync)
         for token in self.acks.ackable(lambda tp: tp[1] in mine):
             await self._stream.ack(token)
 
