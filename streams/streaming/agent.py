@@ -9,7 +9,8 @@ table that state is checkpointed to. Everything about talking to the broker is h
 * delivery, whenever the input buffer runs dry: alerts and dead letters sent and their delivery
   awaited, then the completed replay barriers forwarded (:meth:`forward_barrier`);
 * checkpoint, after a delivery, every ``checkpoint_interval``: each touched partition's state
-  written to the table (:meth:`write_state`), the changelog synced, and only then the settled
+  written through the changelog (:meth:`write_state`), every record acknowledged by the broker
+  (``commit.Changelog``), the changelog synced, and only then the settled
   messages acked, in offset order per topic-partition (``commit.InOrderAcks``);
 * a revoked partition's state dropped and its unacked messages left to the new owner.
 
