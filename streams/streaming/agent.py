@@ -9,7 +9,8 @@ table that state is checkpointed to. Everything about talking to the broker is h
 * delivery, whenever the input buffer runs dry: alerts and dead letters sent and their delivery
   awaited, then the completed replay barriers forwarded (:meth:`forward_barrier`);
 * checkpoint, after a delivery, every ``checkpoint_interval``: each touched partition's state
-  written to the table (:meth:`write_state`), the changelog synced, and only then the settled
+  written through the changelog (:meth:`write_state`), every record acknowledged by the broker
+  (``commit.Changelog``), the changelog synced, and only then the settled
   messages acked, in offset order per topic-partition (``commit.InOrderAcks``);
 * a revoked partition's state dropped and its unacked messages left to the new owner.
 
@@ -88,6 +89,7 @@ class CheckpointedAgent(ABC, Generic[S]):
         self.name = name
         self.table = table
         self.outputs = outputs
+        self.changelog = commit.Changelog(table)  # what write_state writes through
         self.partitions: dict[int, S] = {}
         self.outbox = Outbox()
         self.acks = commit.InOrderAcks()  # settled messages, acked in offset order per tp
@@ -123,7 +125,8 @@ class CheckpointedAgent(ABC, Generic[S]):
 
     @abstractmethod
     def write_state(self, state: S) -> bool:
-        """Write what changed since the last checkpoint to the table; True if anything was."""
+        """Write what changed since the last checkpoint through :attr:`changelog` (not
+        ``table[key] = ...``: its record could not be awaited); True if anything was."""
 
     @abstractmethod
     async def forward_barrier(self, run: str, partition: int) -> None:
@@ -208,7 +211,8 @@ class CheckpointedAgent(ABC, Generic[S]):
             with commit.acting_for(event):
                 if self.write_state(state):
                     written.append(partition)
-        await commit.sync_changelog(self.app, self.table, written, tombstones=self._sync)
+        await self.changelog.delivered()
+        await commit.sync_changelog(self.table, written, tombstones=self._sync)
         for token in self.acks.ackable(lambda tp: tp[1] in mine):
             await self._stream.ack(token)
 

@@ -57,19 +57,49 @@ def acting_for(event: Any) -> Iterator[None]:
         _current_event.reset(token)
 
 
-async def sync_changelog(
-    app: Any, table: Any, partitions: Iterable[int], tombstones: bool = True
-) -> None:
-    """Deliver everything produced so far, then one lone tombstone per written changelog partition
-    (``tombstones=False``, for brokers whose latest offset is exact such as Apache Kafka: only
-    the delivery)."""
+class Changelog:
+    """A checkpoint's table writes, each one changelog record whose delivery is awaited.
+
+    ``table[key] = value`` hands the record to Faust's producer buffer and keeps no handle on it,
+    and Faust's ``producer.flush()`` is no barrier: its buffer flush gives up after 0.1 s without
+    a record sent (``ProducerBuffer.flush_atmost``), so on a loaded machine the messages were
+    acked (and their offsets committed) while their cases' records still sat in the buffer. A
+    partition that moved then (two workers: a rebalance while events flow) was recovered by its
+    new owner without them and resumed past the events that made them: a case without the hit or
+    the service it had, and an invented alert. Here every write is sent with
+    ``Table.send_changelog`` and :meth:`delivered` awaits each record's acknowledgement.
+    """
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self._pending: list[Awaitable[Any]] = []
+
+    def write(self, partition: int, key: bytes, value: bytes | None) -> None:
+        """Set (``None``: delete) ``key`` in the table and send its changelog record to
+        ``partition`` (call it inside :func:`acting_for` one of that partition's messages: a
+        RocksDB store files the key by the current event)."""
+        data = self.table.data
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+        self._pending.append(
+            self.table.send_changelog(partition, key, value, value_serializer="raw")
+        )
+
+    async def delivered(self) -> None:
+        """Every record written so far is acknowledged by the broker."""
+        pending, self._pending = self._pending, []
+        if pending:
+            await asyncio.gather(*pending)
+
+
+async def sync_changelog(table: Any, partitions: Iterable[int], tombstones: bool = True) -> None:
+    """After the checkpoint's records are delivered (:meth:`Changelog.delivered`): one lone
+    tombstone per written changelog partition, awaited (``tombstones=False``, for brokers whose
+    latest offset is exact such as Apache Kafka: nothing)."""
     wanted = sorted(set(partitions))
-    if not wanted:
-        return
-    # Faust's flush returns with at most one buffered record still on its way to the producer;
-    # a tombstone batched with that one record still leaves it readable (end = its offset + 1).
-    await app.producer.flush()
-    if not tombstones:
+    if not wanted or not tombstones:
         return
     futures = [table.send_changelog(p, SYNC_KEY, None, value_serializer="raw") for p in wanted]
     await asyncio.gather(*futures)

@@ -295,12 +295,9 @@ class JurisdictionAgent(CheckpointedAgent[JurisdictionPartition]):
         self.outbox.barriers.extend((run, q) for run in runs)
 
     def write_state(self, state: JurisdictionPartition) -> bool:
-        table = self.table
+        write, partition = self.changelog.write, state.partition
         for key, value in state.dirty_entries():
-            if value is None:
-                table.pop(key, None)
-            else:
-                table[key] = value
+            write(partition, key, value)
         return True  # the sources' watermarks at least
 
     async def forward_barrier(self, run: str, partition: int) -> None:

@@ -64,7 +64,7 @@ class RulesAgent(CheckpointedAgent[PartitionDriver]):
         self._alerts: list[Alert] = []  # emitted by the engines, drained by ``handle``
 
     def open(self, partition: int) -> PartitionDriver:
-        store = TableStore(self.table, partition, self.partition_count)
+        store = TableStore(self.changelog, partition, self.partition_count)
         facts = self.facts
         driver = PartitionDriver(
             partition,

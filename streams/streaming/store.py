@@ -13,6 +13,7 @@ import orjson
 from kafka.partitioner.default import murmur2
 
 from streams.engine.record import CaseRecord, from_primitive, to_primitive
+from streams.streaming.commit import Changelog
 
 
 def partition_of(key: str, partitions: int) -> int:
@@ -25,8 +26,10 @@ class TableStore(MutableMapping[str, CaseRecord]):
     caused are delivered, so a crash in between re-delivers the message to a case that has not
     yet recorded those alerts as sent (and they are sent again, with the same ids)."""
 
-    def __init__(self, table: Any, partition: int, partitions: int) -> None:
-        self._table = table
+    def __init__(self, changelog: Changelog, partition: int, partitions: int) -> None:
+        self._changelog = changelog
+        self._partition = partition
+        table = changelog.table
         self._cases: dict[str, CaseRecord] = {}
         self._dirty: set[str] = set()
         for raw_key, value in list(table.items()):
@@ -49,19 +52,20 @@ class TableStore(MutableMapping[str, CaseRecord]):
         self._dirty.add(key)
 
     def flush(self) -> int:
-        """Write the changed cases to the table (its changelog is what recovery reads).
+        """Write the changed cases to the table (its changelog is what recovery reads); the agent
+        awaits their records (:meth:`Changelog.delivered`) before it acks.
 
-        Faust sends each write to the current event's partition: call it inside
-        :func:`streams.streaming.commit.acting_for` one of this partition's messages.
-        Returns how many keys were written.
+        Call it inside :func:`streams.streaming.commit.acting_for` one of this partition's
+        messages (a RocksDB store files the key by the current event). Returns how many keys were
+        written.
         """
         written = len(self._dirty)
+        write, partition = self._changelog.write, self._partition
         for key in self._dirty:
             case = self._cases.get(key)
-            if case is None:
-                self._table.pop(key.encode(), None)
-            else:
-                self._table[key.encode()] = orjson.dumps(to_primitive(case))
+            write(
+                partition, key.encode(), None if case is None else orjson.dumps(to_primitive(case))
+            )
         self._dirty.clear()
         return written
 
