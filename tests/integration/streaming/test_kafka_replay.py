@@ -15,7 +15,7 @@ from streams.generate import generate
 from streams.kafka.settings import KafkaSettings
 from streams.policy.load import load_policy
 from streams.streaming.app import WorkerConfig
-from streams.streaming.kafka_replay import KafkaReplay
+from streams.streaming.kafka_replay import KafkaReplay, ReplayTimeout
 from streams.streaming.run import WorkerProcess, create_topics, event_worker_args
 from tests.integration.brokers import BROKERS, running_broker, worker_flags
 from tests.integration.streaming.conftest import WorkerFactory
@@ -39,10 +39,28 @@ def kafka_replay(
     return alerts, dead
 
 
+#: Open finding (docs/reliability.md, "A second found and fixed loss"): with two workers on Apache
+#: Kafka, about 1 run in 28 (and one CI run) stalls after the rebalance in Faust's changelog
+#: recovery and the replay times out with some partitions unfinished. Only that timeout is
+#: expected: an alert set that differs from in-process (an invented or lost alert) still fails.
+TWO_WORKER_STALL = pytest.mark.xfail(
+    raises=ReplayTimeout,
+    strict=False,
+    reason="open: an occasional stall after a two-worker rebalance on Apache Kafka",
+)
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_the_kafka_path_gives_the_in_process_alerts(
-    settings: KafkaSettings, start_worker: WorkerFactory, generated: list[bytes], workers: int
+    settings: KafkaSettings,
+    start_worker: WorkerFactory,
+    generated: list[bytes],
+    workers: int,
+    broker_kind: str,
+    request: pytest.FixtureRequest,
 ) -> None:
+    if broker_kind == "kafka" and workers == 2:
+        request.applymarker(TWO_WORKER_STALL)
     for _ in range(workers):
         start_worker("--clock", "event")
     expected, summary, _ = replay(load_policy(), generated)
