@@ -148,6 +148,11 @@ class CheckpointedAgent(ABC, Generic[S]):
 
     # -- the shape -----------------------------------------------------------------------------
 
+    @property
+    def topics(self) -> frozenset[str]:
+        """The names of the input topics."""
+        return frozenset(self._topics)
+
     def state(self, partition: int) -> S:
         found = self.partitions.get(partition)
         if found is None:

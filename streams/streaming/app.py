@@ -41,7 +41,7 @@ from streams.streaming import jurisdiction_agent
 from streams.streaming.agent import AgentTiming, Outputs
 from streams.streaming.jurisdiction_agent import JurisdictionAgent
 from streams.streaming.rules_agent import RulesAgent
-from streams.streaming.transport import HoldwatchApp
+from streams.streaming.transport import HoldwatchApp, HoldwatchConsumer
 
 log = logging.getLogger("holdwatch.worker")
 
@@ -140,6 +140,7 @@ class Worker:
 
             install()
 
+        app.timer(interval=2.0, on_leader=False)(self._rewind_lost)
         if self.metrics is not None:
             # Not Faust's Prometheus sensor: its per-message hooks cost 4-5% of the worker and
             # fed two panels, now fed by holdwatch_messages_received and holdwatch_rebalances.
@@ -226,6 +227,20 @@ class Worker:
             last_fetch_time(consumer),
         )
         self.metrics.rebalances.set(getattr(self.app, "rebalancing_count", 0))
+
+    async def _rewind_lost(self) -> None:
+        """A partition whose log the broker lost is read again from its start
+        (``transport.HoldwatchConsumer.rewind_lost``); its unacked messages went with the log."""
+        consumer = self.app.consumer
+        if not isinstance(consumer, HoldwatchConsumer):
+            return
+        topics = self.rules.topics | self.jurisdictions.topics
+        lost = {(tp.topic, tp.partition) for tp in await consumer.rewind_lost(topics)}
+        if lost:
+            for agent in (self.rules, self.jurisdictions):
+                agent.acks.forget(lost.__contains__)
+            for key in lost:
+                self.rules.positions.pop(key, None)
 
     async def _tick(self) -> None:
         """Live mode: tell every input topic-partition how far the wall clock is."""

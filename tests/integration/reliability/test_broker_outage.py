@@ -150,6 +150,51 @@ def test_worker_and_replay_tool_through_a_30_second_broker_outage(
 
 
 @pytest.mark.parametrize("kind", BROKERS)
+def test_an_input_log_lost_under_a_running_worker_is_read_again_from_its_start(
+    tmp_path: Path, kind: str
+) -> None:
+    """The deterministic form of the Tansu restart finding: the input topics are deleted and
+    created again while the worker runs, so every partition the first replay wrote to now ends
+    before the worker's position. Tansu answers a fetch there with no records and no error, and
+    Faust drops every record below the offset it last read, so without
+    ``HoldwatchConsumer.rewind_lost`` the worker never saw those partitions again (the second
+    replay's start barriers went unanswered). Apache Kafka deletes the group's committed offsets
+    with the topic and the worker's consumer group rebalances, so there the guard has nothing to
+    do, and must not fire."""
+    from kafka.admin import KafkaAdminClient
+
+    port = free_port()
+    broker = _broker(kind, port, tmp_path).start()
+    settings = fresh_topics([broker.bootstrap], load_policy(), tag="l")
+    log = tmp_path / "worker.log"
+    flags = [*event_worker_args(None, "--checkpoint-interval", "0.5"), *worker_flags(kind)]
+    worker = WorkerProcess(settings, flags, log).start()
+    try:
+        _same_as_in_process(settings, "bk-before", BEFORE)
+        assert wait_until_checkpointed(settings, 30) == {}
+
+        admin = KafkaAdminClient(**settings.kafka_python_kwargs())
+        try:
+            inputs = list(settings.topics.inputs)
+            admin.delete_topics(inputs)
+            deadline = time.monotonic() + 60
+            while set(inputs) & set(admin.list_topics()):
+                assert time.monotonic() < deadline, "the input topics were not deleted"
+                time.sleep(0.5)
+        finally:
+            admin.close()
+        create_topics(WorkerConfig(settings, load_policy()))
+
+        _same_as_in_process(settings, "bk-after", AFTER)
+        assert worker.running
+        rewound = "lost its log" in log.read_text("utf-8", "replace")
+        assert rewound == (kind == "tansu")
+    finally:
+        worker.stop()
+        broker.close()
+
+
+@pytest.mark.parametrize("kind", BROKERS)
 def test_a_deadline_that_passes_during_an_outage_fires_when_the_broker_is_back(
     tmp_path: Path, kind: str
 ) -> None:

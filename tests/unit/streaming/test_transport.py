@@ -1,7 +1,11 @@
-"""The worker's consumer long-polls for ``fetch_max_wait``, not Faust's hard-coded 1.5 s.
+"""The worker's consumer: it long-polls for ``fetch_max_wait``, not Faust's hard-coded 1.5 s,
+and re-reads a partition whose log the broker lost.
 
 On main the wait was 1.5 s; on the embedded Tansu broker, which answers a waiting fetch only after
-the wait, that made a live deadline alert take 0.8-0.95 s of the 1 s promised (two hops).
+the wait, that made a live deadline alert take 0.8-0.95 s of the 1 s promised (two hops). The
+lost-log guard is driven end to end by
+``tests/integration/reliability/test_broker_outage.py::test_an_input_log_lost_under_a_running_worker_is_read_again_from_its_start``;
+here, which positions it takes for a loss.
 """
 
 from __future__ import annotations
@@ -35,3 +39,71 @@ def test_the_consumer_waits_at_most_the_configured_fetch_wait(default_policy: An
 def test_the_default_wait_is_apache_kafkas_half_second(default_policy: Any) -> None:
     worker = Worker(WorkerConfig(KafkaSettings(), default_policy, clock="event"))
     assert consumer_wait_ms(worker) == 500
+
+
+class FakeLog:
+    """One assigned partition's view as the consumer sees it: the end of the last fetch, the
+    consumer's next fetch position and the offset Faust last read."""
+
+    def __init__(self, worker: Worker, *, high: int | None, position: int, read: int | None):
+        from faust.types import TP
+
+        self.consumer = worker.app.consumer
+        self.tp = TP("t.bookings", 0)
+        self.seeks: list[tuple[Any, int]] = []
+        consumer = self.consumer
+        consumer.assignment = lambda: {self.tp, TP("other", 0)}  # type: ignore[method-assign]
+        consumer.highwater = lambda tp: high  # type: ignore[method-assign]
+
+        async def position_of(tp: Any) -> int:
+            return position
+
+        async def seek(tp: Any, offset: int) -> None:
+            self.seeks.append((tp, offset))
+
+        consumer.position = position_of  # type: ignore[method-assign]
+        consumer.seek = seek  # type: ignore[method-assign]
+        if read is not None:
+            consumer._read_offset[self.tp] = read
+        consumer._committed_offset[self.tp] = 57
+
+    def rewind(self) -> list[Any]:
+        return asyncio.run(self.consumer.rewind_lost({"t.bookings"}))
+
+
+def test_a_partition_that_ends_before_the_position_is_read_again_from_its_start(
+    default_policy: Any,
+) -> None:
+    """Tansu restarted empty: the partition ends at 1, the consumer would fetch from 57."""
+    fake = FakeLog(
+        Worker(WorkerConfig(KafkaSettings(), default_policy)), high=1, position=57, read=56
+    )
+    assert fake.rewind() == [fake.tp]
+    assert fake.seeks == [(fake.tp, 0)]
+    # and Faust no longer skips commits below the old committed offset
+    assert fake.consumer._committed_offset.get(fake.tp) is None
+
+
+def test_faust_read_offset_past_the_end_is_a_loss_too(default_policy: Any) -> None:
+    """The position was reset but Faust still drops every record below the offset it last read."""
+    fake = FakeLog(
+        Worker(WorkerConfig(KafkaSettings(), default_policy)), high=1, position=0, read=56
+    )
+    assert fake.rewind() == [fake.tp]
+
+
+def test_a_consumer_at_the_end_is_left_alone(default_policy: Any) -> None:
+    """After a seek to a committed offset Faust's read offset is the next offset to read, which
+    equals the end when the partition is caught up: not a loss."""
+    worker = Worker(WorkerConfig(KafkaSettings(), default_policy))
+    for read in (None, 56, 57):
+        fake = FakeLog(worker, high=57, position=57, read=read)
+        assert fake.rewind() == []
+        assert fake.seeks == []
+
+
+def test_a_partition_not_fetched_yet_is_left_alone(default_policy: Any) -> None:
+    fake = FakeLog(
+        Worker(WorkerConfig(KafkaSettings(), default_policy)), high=None, position=57, read=56
+    )
+    assert fake.rewind() == []
