@@ -48,7 +48,12 @@ def start_worker(
     def start(*args: str) -> WorkerProcess:
         worker = WorkerProcess(
             settings,
-            ["--store", "memory", "--metrics-port", "0", *worker_flags(broker_kind), *args],
+            # INFO: a failure's worker log tells its rebalances and Faust's recovery
+            [
+                *("--log-level", "info", "--store", "memory", "--metrics-port", "0"),
+                *worker_flags(broker_kind),
+                *args,
+            ],
             tmp_path / f"worker{next(numbers)}.log",
         )
         started.append(worker.start())
