@@ -61,16 +61,16 @@ class HoldwatchConsumer(faust_aiokafka.Consumer):
         for tp in sorted(self.assignment()):
             if tp.topic not in topics:
                 continue
-            high = self.highwater(tp)  # None before the first fetch of this assignment
-            if high is None:
+            try:
+                high = self.highwater(tp)  # None before the first fetch of this assignment
+                if high is None:
+                    continue
+                position = await asyncio.wait_for(self.position(tp), timeout=1.0)
+            except Exception:  # unassigned by a rebalance meanwhile, or the broker is away
                 continue
             # The last offset Faust handed to a stream, or after a seek the next one to read: at
             # most the end either way, so only "past the end" is a loss.
             read = self._read_offset.get(tp)
-            try:
-                position = await asyncio.wait_for(self.position(tp), timeout=1.0)
-            except Exception:  # unassigned meanwhile, or the broker is away
-                continue
             if (read is not None and read > high) or (position is not None and position > high):
                 log.warning(
                     "partition %s[%d] ends at offset %d, before this worker's position %s: "
@@ -81,14 +81,19 @@ class HoldwatchConsumer(faust_aiokafka.Consumer):
                     max(read or 0, position or 0),
                 )
                 lost.append(tp)
+        rewound: list[TP] = []
         for tp in lost:
+            try:
+                await self.seek(tp, 0)  # also forgets the read offset
+            except Exception:  # unassigned meanwhile: its next owner starts from the committed
+                continue
             # What Faust itself forgets of a revoked partition, so that offsets from 0 are read
             # again (not dropped as already read) and committed again (not skipped as below the
             # old committed offset).
             for table in (self._gap, self._acked, self._acked_index, self._committed_offset):
                 table.pop(tp, None)
-            await self.seek(tp, 0)  # also forgets the read offset
-        return lost
+            rewound.append(tp)
+        return rewound
 
 
 class Transport(faust_aiokafka.Transport):

@@ -107,3 +107,17 @@ def test_a_partition_not_fetched_yet_is_left_alone(default_policy: Any) -> None:
         Worker(WorkerConfig(KafkaSettings(), default_policy)), high=None, position=57, read=56
     )
     assert fake.rewind() == []
+
+
+def test_a_partition_unassigned_meanwhile_is_skipped(default_policy: Any) -> None:
+    """A rebalance between ``assignment()`` and the lookups: aiokafka asserts the partition is
+    assigned; the timer must not crash the worker."""
+    fake = FakeLog(
+        Worker(WorkerConfig(KafkaSettings(), default_policy)), high=1, position=57, read=56
+    )
+
+    def unassigned(tp: Any) -> int:
+        raise AssertionError("Partition is not assigned")
+
+    fake.consumer.highwater = unassigned  # type: ignore[method-assign]
+    assert fake.rewind() == []
