@@ -23,7 +23,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import faust
 import orjson
@@ -36,6 +36,20 @@ from streams.streaming import headers as hdr
 
 #: The per-partition state an agent owns.
 S = TypeVar("S")
+
+
+@runtime_checkable
+class AckGate(Protocol):
+    """A consumer that commits only the acks an agent allowed (``transport.HoldwatchConsumer``;
+    Faust's own also acks every message its stream skips)."""
+
+    def allow_ack(self, message: Any) -> None: ...
+
+
+def _ack_gate(consumer: Any) -> AckGate:
+    if not isinstance(consumer, AckGate):
+        raise TypeError(f"{type(consumer).__name__} would commit acks of skipped messages")
+    return consumer
 
 
 @dataclass
@@ -90,6 +104,7 @@ class CheckpointedAgent(ABC, Generic[S]):
         self.table = table
         self.outputs = outputs
         self.changelog = commit.Changelog(table)  # what write_state writes through
+        self._gate = _ack_gate(app.consumer)
         self.partitions: dict[int, S] = {}
         self.outbox = Outbox()
         self.acks = commit.InOrderAcks()  # settled messages, acked in offset order per tp
@@ -171,11 +186,28 @@ class CheckpointedAgent(ABC, Generic[S]):
     def process(self, event: EventT[bytes]) -> None:
         """One message through its partition's state; outputs to the outbox (no I/O here)."""
         message = event.message
+        if self.fetched_before_rebalance(message):
+            return  # neither applied nor settled: its owner now reads it from the committed offset
         partition = message.partition
         state = self.state(partition)
         self.acks.received((message.topic, partition), message.offset)
         self.handle(state, event)
         self._touched[partition] = (state, event)
+
+    def fetched_before_rebalance(self, message: Any) -> bool:
+        """Whether ``message`` was fetched before a rebalance that has begun or ended since.
+
+        Faust skips such a message when its stream takes it from the buffer, but the agent may
+        hold it longer: while it waits for the cadence lock (a checkpoint awaiting the broker)
+        a rebalance can revoke every partition (dropping their state) and assign them again
+        (state recovered from the changelog, messages re-read from the committed offset).
+        Applied then, it would reopen its partition's state ahead of that re-read. Left alone
+        (neither applied nor acked), the partition's owner reads it again. The same test as
+        Faust's: flow suspended (a rebalance under way) or another consumer generation."""
+        app = self.app
+        return bool(
+            not app.flow_control.is_active() or message.generation_id != app.consumer_generation_id
+        )
 
     async def _deliver(self) -> None:
         """Alerts and dead letters out and acknowledged by the broker, then the barriers."""
@@ -219,6 +251,7 @@ class CheckpointedAgent(ABC, Generic[S]):
         await self.changelog.delivered()
         await commit.sync_changelog(self.table, written, tombstones=self._sync)
         for token in self.acks.ackable(lambda tp: tp[1] in mine):
+            self._gate.allow_ack(token.message)
             await self._stream.ack(token)
 
     async def _checkpoint_if_idle(self) -> None:

@@ -100,14 +100,15 @@ def _broker(kind: str, port: int, tmp_path: Path) -> BrokerProcess:
     return EmbeddedBroker(port=port, log_path=log)
 
 
-#: Open finding on the embedded Tansu broker (docs/reliability.md, "Broker outage"): in about 1 run
-#: of 20 one input partition's start tick is never fetched after Tansu (memory only) restarts
-#: empty; Tansu answers a fetch beyond a partition's end with no records and no
-#: OffsetOutOfRange, so a consumer position left past the new end is never reset. Apache Kafka
-#: keeps its data and passes every run. Kept running (not skipped) so every CI run reports it.
+#: Open finding on the embedded Tansu broker (docs/reliability.md, "Broker outage"): a consumer
+#: position left past a partition's new end after Tansu (memory only) restarts empty is now read
+#: again from the start (the test below makes that loss deterministic). Under CPU starvation the
+#: worker still reported the broker unreachable for 120 s after a 30 s outage (5 of 18 runs, all
+#: while other work saturated both cores) and the replay after the restart timed out; not
+#: analysed. Apache Kafka keeps its data and must pass. Kept running so every CI run reports it.
 TANSU_RESTART_FINDING = pytest.mark.xfail(
     strict=False,
-    reason="open: after an empty Tansu restart a stale fetch position can stall one partition",
+    reason="open: under CPU starvation the worker can take 120 s to see a restarted Tansu",
 )
 
 

@@ -25,6 +25,7 @@ class Message:
     topic: str
     partition: int
     offset: int
+    generation_id: int = 1  # the consumer group generation it was fetched in
 
 
 class TP(NamedTuple):
@@ -74,12 +75,33 @@ class FakeSignal:
         self.receivers.append(receiver)
 
 
+class FakeFlowControl:
+    def __init__(self) -> None:
+        self.active = True
+
+    def is_active(self) -> bool:
+        return self.active
+
+
+class FakeConsumer:
+    """Records which messages the agent allowed to be acked (``HoldwatchConsumer.allow_ack``)."""
+
+    def __init__(self) -> None:
+        self.allowed: list[tuple[int, int]] = []
+
+    def allow_ack(self, message: Any) -> None:
+        self.allowed.append((message.partition, message.offset))
+
+
 class FakeApp:
     def __init__(self, log: Log) -> None:
         self.producer = FakeProducer(log)
         self.agents: dict[str, Any] = {}
         self.timers: list[Any] = []
         self.on_partitions_revoked = FakeSignal()
+        self.consumer_generation_id = 1
+        self.flow_control = FakeFlowControl()  # suspended by Faust during a rebalance
+        self.consumer = FakeConsumer()
 
     def agent(self, topic: Any, name: str) -> Any:
         return lambda fun: self.agents.setdefault(name, fun)
@@ -212,6 +234,8 @@ def test_outputs_are_delivered_before_state_is_written_and_messages_acked(log: L
         "changelog p0 delivered",
         "ack in:0@1",
     ]
+    # each ack allowed first: the worker's consumer commits no other (Faust acks skipped ones)
+    assert app.consumer.allowed == [(0, 0), (0, 1)]
 
 
 def test_a_message_is_acked_only_after_its_state_record_is_acknowledged(log: Log) -> None:
@@ -262,6 +286,32 @@ def test_a_revoked_partition_is_dropped_and_its_messages_left_unacked(log: Log) 
     drive(agent, app, FakeStream(events((2, 6)), log))
     assert "open p2" in log
     assert [line for line in log if line.startswith("ack")] == ["ack in:2@6"]
+
+
+def test_a_message_fetched_before_a_rebalance_is_left_to_the_re_read(log: Log) -> None:
+    """Kafka-2 finding: a message the agent got to only after a rebalance (it waited for the
+    cadence lock) reopened its partition's state ahead of the re-read from the committed offset,
+    and the re-read events' alerts were lost. Such a message is neither applied nor acked: the
+    partition's owner reads it again."""
+    app = FakeApp(log)
+    agent = Echo(app, log)
+    app.consumer_generation_id = 2  # a rebalance ended since generation 1 fetched (2, 5)
+    drive(agent, app, FakeStream(events((2, 5)), log))
+    assert agent.partitions == {}
+    assert not [line for line in log if line.startswith(("open", "ack", "send"))]
+    assert app.consumer.allowed == []
+    fresh = Event(Message(TOPIC, 2, 5, generation_id=2))
+    drive(agent, app, FakeStream([fresh], log))
+    assert "ack in:2@5" in log
+
+
+def test_a_message_taken_while_a_rebalance_is_under_way_is_left_alone(log: Log) -> None:
+    app = FakeApp(log)
+    agent = Echo(app, log)
+    app.flow_control.active = False  # Faust suspends the flow from revocation to recovery
+    drive(agent, app, FakeStream(events((0, 0)), log))
+    assert agent.partitions == {}
+    assert log == []
 
 
 def test_the_worker_wires_two_agents_of_the_one_shape(default_policy: Any) -> None:

@@ -121,3 +121,27 @@ def test_a_partition_unassigned_meanwhile_is_skipped(default_policy: Any) -> Non
 
     fake.consumer.highwater = unassigned  # type: ignore[method-assign]
     assert fake.rewind() == []
+
+
+def test_only_the_acks_an_agent_allowed_count(default_policy: Any) -> None:
+    """Faust's stream acks every message it skips (fetched before a rebalance), even on a
+    ``noack()`` stream; committed, such an ack moved a partition past events no worker had
+    applied, and their alerts were lost (kafka-2 on Apache Kafka under load). The worker's
+    consumer lets through only the acks the agent allowed after its checkpoint."""
+    from faust.types import TP, Message
+
+    consumer = Worker(WorkerConfig(KafkaSettings(), default_policy)).app.consumer
+
+    def message(offset: int) -> Message:
+        return Message(
+            "t.bookings", 0, offset, 0.0, 0, [], b"k", b"v", None, tp=TP("t.bookings", 0)
+        )
+
+    skipped = message(1200)
+    assert consumer.ack(skipped) is False
+    assert skipped.acked is False  # its offset will not be committed
+    settled = message(0)
+    consumer.allow_ack(settled)
+    consumer.ack(settled)
+    assert settled.acked is True
+    assert consumer.ack(message(0)) is False  # an allowance is used once
