@@ -15,9 +15,9 @@ import orjson
 
 from streams.contract import timestamps
 from streams.contract.decode import Decoder
-from streams.engine.case import Case
+from streams.engine.case import Case, Detainer
 from streams.engine.processor import Engine
-from streams.engine.record import CaseRecord, from_primitive, to_primitive
+from streams.engine.record import CaseRecord, DetainerRecord, from_primitive, to_primitive
 from streams.generate.synthetic import generate
 from streams.policy.model import Policy
 from streams.replay.runner import InProcessReplay
@@ -48,6 +48,9 @@ def test_a_case_holds_only_what_the_events_said() -> None:
     fields = {f.name for f in dataclasses.fields(Case)}
     assert not fields & {"emitted", "timer_at", "findings"}
     assert {"emitted", "timer_at", "findings"} <= {f.name for f in dataclasses.fields(CaseRecord)}
+    detainer = {f.name for f in dataclasses.fields(Detainer)}
+    assert not detainer & {"issued_mark", "reported"}
+    assert {"issued_mark", "reported"} <= {f.name for f in dataclasses.fields(DetainerRecord)}
 
 
 def test_the_case_module_knows_nothing_of_rules_alerts_or_the_engine_record() -> None:
