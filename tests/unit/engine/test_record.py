@@ -88,6 +88,27 @@ def test_a_loaded_record_resolves_what_it_had_fired_and_fires_nothing_again(
     ] == [("hold_limit_exceeded", "resolved", "dt-2")]
 
 
+def test_the_watermark_is_noted_when_an_event_sets_a_detainer_issue() -> None:
+    """The earliest issue wins (``case.apply``): the mark is the watermark of the event that set
+    it, not of a later re-issue, and a plain ``Case`` gets plain detainers."""
+    decoder = Decoder()
+    ev = Events("bk-mark")
+    record = CaseRecord("bk-mark")
+    at = {"10:00": ev.detainer("2011-10-03 10:00"), "09:00": ev.detainer("2011-10-03 09:00")}
+    later = ev.detainer("2011-10-03 11:00")
+    record.apply(decoder.decode(orjson.dumps(at["10:00"])), 100)
+    record.apply(decoder.decode(orjson.dumps(later)), 200)  # not the earliest: no new mark
+    (detainer,) = record.detainers
+    assert isinstance(detainer, DetainerRecord)
+    assert (detainer.issued_event, detainer.issued_mark) == (at["10:00"]["event_id"], 100)
+    record.apply(decoder.decode(orjson.dumps(at["09:00"])), 300)  # earlier: it is the issue now
+    assert (detainer.issued_event, detainer.issued_mark) == (at["09:00"]["event_id"], 300)
+    served = ev.detainer("2011-10-03 12:00", action="served")
+    record.apply(decoder.decode(orjson.dumps(served)), 400)
+    assert (detainer.issued_mark, detainer.reported) == (300, False)
+    assert type(Case("bk").detainer("dt-1")) is Detainer
+
+
 #: ``holdwatch generate --bookings 6000 --seed 14``: 19,086 events.
 GENERATED_LOG = "d253a8492d73a62f379e71d63e3185961fd9ed0aca2d995e03e840f21c84abb0"
 #: sha256 of every stored record (key, then its bytes) of every open case, in key order, after
