@@ -496,8 +496,3 @@ def fields_of(data: dict[str, Any]) -> dict[str, Any]:
         "digests": _digests_of(seen, data.get("sd")),
         "spare": tuple((str(s[0]), int(s[1]), s[2], s[3]) for s in data.get("sp", ())),
     }
-
-
-def from_primitive(data: dict[str, Any]) -> Case:
-    """The case of a stored record (its facts; ``record.from_primitive`` for the whole record)."""
-    return Case(**fields_of(data))
