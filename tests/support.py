@@ -106,6 +106,23 @@ def two_detainers(
     return events
 
 
+def served_hold(booking_id: str, eligible: int) -> list[tuple[str, dict[str, Any]]]:
+    """(topic, event) of a person held on a served 2017-form detainer, release-eligible at
+    ``eligible`` (µs since the epoch): the hold limit passes 48 elapsed hours later."""
+    from streams.contract import timestamps
+
+    ev = Events(booking_id, "America/New_York")
+    at = timestamps.isoformat
+    hour = timestamps.HOUR
+    return [
+        ("bookings", ev.booking(at(eligible - 30 * hour))),
+        ("hits", ev.hit(at(eligible - 29 * hour))),
+        ("detainers", ev.detainer(at(eligible - 28 * hour), form="I-247A-2017")),
+        ("detainers", ev.detainer(at(eligible - 27 * hour), action="served")),
+        ("releases", ev.release(at(eligible), "eligible")),
+    ]
+
+
 def signed_tick(
     topic: str, partition: int, at: int, barrier: str | None = None
 ) -> list[tuple[str, bytes]]:

@@ -8,7 +8,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Protocol
@@ -147,13 +147,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write(log: SyntheticLog, out: _Sink) -> None:
+def _no_progress() -> None:
+    return None
+
+
+def _write(log: SyntheticLog, out: _Sink, written: Callable[[], None] = _no_progress) -> None:
+    """The log's lines in batches of ``_BATCH``; ``written`` is called after each full batch."""
     batch: list[bytes] = []
     for line in log:
         batch.append(line)
         if len(batch) >= _BATCH:
             out.writelines(batch)
             batch.clear()
+            written()
     out.writelines(batch)
 
 
@@ -176,12 +182,5 @@ def _write_with_progress(log: SyntheticLog, out: _Sink, total: int) -> None:
     )
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("generate", total=total)
-        batch: list[bytes] = []
-        for line in log:
-            batch.append(line)
-            if len(batch) >= _BATCH:
-                out.writelines(batch)
-                batch.clear()
-                progress.update(task, completed=log.stats.bookings)
-        out.writelines(batch)
+        _write(log, out, lambda: progress.update(task, completed=log.stats.bookings))
         progress.update(task, completed=total)

@@ -5,7 +5,8 @@ re-evaluated from it, so the order in which events arrive does not matter (first
 eligibility and custody end, earliest time wins for each detainer action).
 
 The case is data: what the events said. What the engine keeps *about* a case (the alerts it
-emitted, its timer, the rules' cached findings) is the engine's record, ``record.CaseRecord``.
+emitted, its timer, the rules' cached findings, when each detainer's issue was applied and whether
+its fact was reported) is the engine's record, ``record.CaseRecord``.
 
 Memory: most open cases are a booking and one or two release events, so a case keeps its
 collections lean. ``hits`` and ``detainers`` are tuples (the shared empty tuple until the first
@@ -33,7 +34,7 @@ from __future__ import annotations
 import bisect
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from streams.contract.events import DIGEST_SIZE, Event, content_digest
 
@@ -92,10 +93,6 @@ class Detainer:
     issued_event: str | None = None
     served_at: int | None = None
     lifted_at: int | None = None
-    # The engine's watermark when the issuing event was applied (the stamp, in replay mode): with
-    # issued_at it fixes when the jurisdiction monitor may first count the detainer.
-    issued_mark: int | None = None
-    reported: bool = False  # its detainer fact went to the jurisdiction monitor
 
 
 @dataclass(slots=True)
@@ -118,12 +115,14 @@ class Case:
     digests: Digests = b""  # content digest per seen id (see the module docstring)
     # Facts superseded while their anchor (booking, issue) was unknown: see the module docstring.
     spare: tuple[Spare, ...] = ()
+    #: The class of a new detainer (the engine's record adds its bookkeeping to each).
+    detainer_type: ClassVar[type[Detainer]] = Detainer
 
     def detainer(self, detainer_id: str) -> Detainer:
         for record in self.detainers:
             if record.detainer_id == detainer_id:
                 return record
-        record = Detainer(detainer_id)
+        record = self.detainer_type(detainer_id)
         self.detainers = (*self.detainers, record)
         return record
 
@@ -309,9 +308,8 @@ def _settle(case: Case) -> int:
 _intern = sys.intern
 
 
-def apply(case: Case, event: Event, mark: int | None = None, digest: bytes | None = None) -> int:
-    """Fold one (new, validated) event into the case; ``mark`` is the engine's watermark,
-    ``digest`` the event's content digest (computed here when not given).
+def apply(case: Case, event: Event) -> int:
+    """Fold one (new, validated) event into the case.
 
     Returns how many stored facts this event's time made inconsistent (an anchor that arrived
     after the events it contradicts: see the module docstring); the engine counts them.
@@ -319,7 +317,7 @@ def apply(case: Case, event: Event, mark: int | None = None, digest: bytes | Non
     body = event.body
     at = event.at
     event_id = event.event_id
-    remember(case, event_id, content_digest(event) if digest is None else digest)
+    remember(case, event_id, content_digest(event))
     dropped = 0
     if at > case.last_event_at:
         case.last_event_at = at
@@ -346,7 +344,6 @@ def apply(case: Case, event: Event, mark: int | None = None, digest: bytes | Non
                     _intern(body["form"]),
                     event_id,
                 )
-                record.issued_mark = mark
                 if case.spare or _contradicted(case):
                     dropped = _settle(case)
         else:
@@ -426,9 +423,15 @@ def _contradicted(case: Case) -> bool:
     return False
 
 
+#: How many leading items of a stored ``"d"`` entry are the detainer's facts; the record adds
+#: the engine's bookkeeping after them (``record.to_primitive``).
+DETAINER_FACTS = 6
+
+
 def to_primitive(case: Case) -> dict[str, Any]:
     """The case's facts as a JSON-able dict; ``fields_of`` inverts it. The stored record adds
-    the engine's bookkeeping (``record.to_primitive``)."""
+    the engine's bookkeeping (``record.to_primitive``: the emitted alerts, and two more items in
+    each ``"d"`` entry)."""
     return {
         "b": case.booking_id,
         "j": case.jurisdiction,
@@ -444,8 +447,6 @@ def to_primitive(case: Case) -> dict[str, Any]:
                 d.issued_event,
                 d.served_at,
                 d.lifted_at,
-                d.issued_mark,
-                d.reported,
             ]
             for d in case.detainers
         ],
@@ -484,7 +485,7 @@ def fields_of(data: dict[str, Any]) -> dict[str, Any]:
         "hits": tuple(
             Hit(at, _intern(status), _intern(level), e) for at, status, level, e in data["h"]
         ),
-        "detainers": tuple(Detainer(*d) for d in data["d"]),
+        "detainers": tuple(Detainer(*d[:DETAINER_FACTS]) for d in data["d"]),
         "eligible_at": data["el"][0],
         "eligible_event": data["el"][1],
         "custody_end_at": data["ce"][0],
@@ -495,8 +496,3 @@ def fields_of(data: dict[str, Any]) -> dict[str, Any]:
         "digests": _digests_of(seen, data.get("sd")),
         "spare": tuple((str(s[0]), int(s[1]), s[2], s[3]) for s in data.get("sp", ())),
     }
-
-
-def from_primitive(data: dict[str, Any]) -> Case:
-    """The case of a stored record (its facts; ``record.from_primitive`` for the whole record)."""
-    return Case(**fields_of(data))

@@ -18,7 +18,7 @@ from streams.contract.events import Event, content_digest
 from streams.engine import rules
 from streams.engine.admission import Admission
 from streams.engine.alerts import Alert, Emit, reconcile
-from streams.engine.case import Case, apply, digest_of
+from streams.engine.case import Case, digest_of
 from streams.engine.event_clock import Frontier, Held, HeldQueue
 from streams.engine.record import CaseRecord
 from streams.engine.share_monitor import DetainerFact, fact_of
@@ -251,7 +251,7 @@ class Engine:
             self.stats.late[event.type] += 1
         if at > self.newest_applied:
             self.newest_applied = at
-        dropped = apply(case, event, mark)
+        dropped = case.apply(event, mark)
         case.findings = None  # the case changed: the rules' cached findings no longer hold
         if dropped:
             self.stats.inconsistent_ignored += dropped
@@ -380,7 +380,7 @@ class Engine:
                 continue
             if timer and issued <= mark:
                 detainer.reported = True
-                fact = fact_of(case, detainer)
+                fact = fact_of(case, detainer, detainer.issued_mark)
                 if fact is not None:
                     self.on_fact(fact)
             elif due is None or issued < due:

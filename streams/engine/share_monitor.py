@@ -75,9 +75,11 @@ class DetainerFact:
         return cls(str(data[0]), str(data[1]), int(data[2]), int(data[3]), data[4])
 
 
-def fact_of(case: Case, detainer: Detainer) -> DetainerFact | None:
+def fact_of(case: Case, detainer: Detainer, issued_mark: int | None) -> DetainerFact | None:
     """The detainer's fact, from what the case knows; None when its jurisdiction is unknown.
 
+    ``issued_mark`` is the engine's watermark when the issuing event was applied (kept on the
+    engine's ``record.DetainerRecord``; None when not known): the fact is known at the later of it and the issue.
     The jurisdiction comes from a booking event at or before the issue time only, and the level
     from hits at or before it: facts known by then, so the fact does not depend on the arrival
     order of events within the allowed lateness.
@@ -88,8 +90,7 @@ def fact_of(case: Case, detainer: Detainer) -> DetainerFact | None:
         return None
     hit = earliest_hit(case, issued)
     level = hit.level if hit is not None else None
-    mark = detainer.issued_mark
-    known = issued if mark is None or mark < issued else mark
+    known = issued if issued_mark is None or issued_mark < issued else issued_mark
     return DetainerFact(
         f"{case.booking_id}\x1f{detainer.detainer_id}", case.jurisdiction, issued, known, level
     )

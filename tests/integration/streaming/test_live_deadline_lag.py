@@ -16,22 +16,9 @@ from streams.contract import timestamps
 from streams.kafka.broker import free_port
 from streams.kafka.settings import KafkaSettings
 from tests.integration.streaming.conftest import WorkerFactory
-from tests.support import Events
+from tests.support import served_hold
 
 LEAD = 8 * timestamps.MICROS  # from producing the on-time hold to its deadline
-
-
-def _held(booking_id: str, eligible: int) -> list[tuple[str, dict[str, object]]]:
-    ev = Events(booking_id, "America/New_York")
-    at = timestamps.isoformat
-    hour = timestamps.HOUR
-    return [
-        ("bookings", ev.booking(at(eligible - 30 * hour))),
-        ("hits", ev.hit(at(eligible - 29 * hour))),
-        ("detainers", ev.detainer(at(eligible - 28 * hour), form="I-247A-2017")),
-        ("detainers", ev.detainer(at(eligible - 27 * hour), action="served")),
-        ("releases", ev.release(at(eligible), "eligible")),
-    ]
 
 
 def _samples(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -55,8 +42,8 @@ def test_only_alerts_fired_by_the_clock_are_timed(
     }
     now = time.time_ns() // 1000
     deadline = now + LEAD
-    cases = _held("bk-on-time", deadline - 48 * timestamps.HOUR)
-    cases += _held("bk-reported-late", now - 50 * timestamps.HOUR)  # 2 h past its limit
+    cases = served_hold("bk-on-time", deadline - 48 * timestamps.HOUR)
+    cases += served_hold("bk-reported-late", now - 50 * timestamps.HOUR)  # 2 h past its limit
     for base, event in cases:
         producer.send(
             topics[base], key=str(event["booking_id"]).encode(), value=orjson.dumps(event)

@@ -14,7 +14,7 @@ from streams.contract import timestamps
 from streams.observability.metrics import WorkerMetrics
 from streams.policy.model import Policy
 from streams.streaming.partition import PartitionDriver
-from tests.support import Events, firing, signed_tick
+from tests.support import firing, served_hold, signed_tick
 
 TOPICS = ("bookings", "hits", "detainers", "releases")
 TYPE_OF_TOPIC = {
@@ -66,21 +66,6 @@ class LiveWorker:
             self.message(topic, b"", b"", signed_tick(topic, 0, at))
 
 
-def _held(booking_id: str, eligible: int) -> list[tuple[str, dict[str, Any]]]:
-    """A person held on a served 2017-form detainer, release-eligible at ``eligible``: the hold
-    limit passes 48 elapsed hours later."""
-    ev = Events(booking_id, "America/New_York")
-    at = timestamps.isoformat
-    hour = timestamps.HOUR
-    return [
-        ("bookings", ev.booking(at(eligible - 30 * hour))),
-        ("hits", ev.hit(at(eligible - 29 * hour))),
-        ("detainers", ev.detainer(at(eligible - 28 * hour), form="I-247A-2017")),
-        ("detainers", ev.detainer(at(eligible - 27 * hour), action="served")),
-        ("releases", ev.release(at(eligible), "eligible")),
-    ]
-
-
 def test_only_alerts_fired_by_the_clock_are_timed_as_deadline_alerts(policy: Policy) -> None:
     """A release reported two days late makes its hold past the limit at once: that alert's lag
     is the feed's lateness, not the worker's, and must not feed DeadlineAlertLate. Fails on
@@ -93,14 +78,16 @@ def test_only_alerts_fired_by_the_clock_are_timed_as_deadline_alerts(policy: Pol
 
     deadline = now - 5 * timestamps.MICROS
     worker.tick(deadline - 10 * timestamps.MICROS)  # the wall clock, as the worker's ticks say
-    worker.events(*_held("bk-clock", deadline - 48 * timestamps.HOUR))
+    worker.events(*served_hold("bk-clock", deadline - 48 * timestamps.HOUR))
     assert not firing(worker.alerts, "hold_limit_exceeded")  # the clock has not passed it yet
     worker.tick(deadline + 1)  # ... now it has: the clock fires the alert
     [by_clock] = firing(worker.alerts, "hold_limit_exceeded")
     assert by_clock["booking_id"] == "bk-clock"
     assert sample(LAG) == 1
 
-    worker.events(*_held("bk-late", deadline - 50 * timestamps.HOUR))  # two hours past its limit
+    worker.events(
+        *served_hold("bk-late", deadline - 50 * timestamps.HOUR)
+    )  # two hours past its limit
     [_, by_event] = firing(worker.alerts, "hold_limit_exceeded")
     assert by_event["booking_id"] == "bk-late"
     assert sample(LAG) == 1  # counted as an alert, not timed as a late deadline
@@ -133,7 +120,7 @@ def test_alerts_of_a_partition_whose_clock_is_not_live_yet_are_not_timed(policy:
     now = time.time_ns() // 1000
     metrics = WorkerMetrics(CollectorRegistry(), policy)
     worker = LiveWorker(policy, WallClock(now), metrics)
-    worker.events(*_held("bk-late", now - 50 * timestamps.HOUR))  # before any tick
+    worker.events(*served_hold("bk-late", now - 50 * timestamps.HOUR))  # before any tick
     assert not firing(worker.alerts, "hold_limit_exceeded")  # the clock is days behind
     worker.tick(now)  # the first ticks: the partition's clock is live now
     [alert] = firing(worker.alerts, "hold_limit_exceeded")

@@ -12,7 +12,8 @@ import pytest
 
 from streams import privacy
 from streams.contract.decode import Decoder
-from streams.engine.case import Case, to_primitive
+from streams.engine.case import Case
+from streams.engine.record import to_primitive
 from streams.errors import UsageError
 from streams.policy.load import load_policy
 from streams.replay.runner import InProcessReplay
