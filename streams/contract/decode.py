@@ -26,6 +26,7 @@ from streams.privacy import Pseudonymizer, from_env
 MAX_MESSAGE_BYTES = 64 * 1024
 
 _parse_timestamp = timestamps.parse
+_canonical = timestamps.canonical
 
 
 class Rejected(Exception):
@@ -66,15 +67,18 @@ class Decoder:
         """
         if len(raw) > self.max_bytes:
             raise Rejected("oversized", f"{len(raw)} bytes > {self.max_bytes}")
+        at: int | None
         try:
             body: dict[str, Any] = _to_builtins(_fast_decode(raw))
         except msgspec.MsgspecError:
-            body = self._exact(raw, expected_type)
+            body, at = self._exact(raw, expected_type), None
         else:
-            if _DATE_TIME(body["occurred_at"]) is None or (
+            # The canonical shape is parsed at once and needs no format regex (``canonical``).
+            at = _canonical(body["occurred_at"])
+            if (at is None and _DATE_TIME(body["occurred_at"]) is None) or (
                 body["type"] == "detainer" and body["action"] == "issued" and "form" not in body
             ):
-                body = self._exact(raw, expected_type)
+                body, at = self._exact(raw, expected_type), None
         kind: EventType = body["type"]
         if expected_type is not None and kind != expected_type:
             raise Rejected("type_topic_mismatch", f"type {kind!r} on the {expected_type} topic")
@@ -84,10 +88,11 @@ class Decoder:
                 "schema_violation",
                 f"data.timezone {zone_name[:64]!r} is not a known IANA time zone",
             )
-        try:
-            at = _parse_timestamp(body["occurred_at"])
-        except timestamps.BadTimestamp as exc:
-            raise Rejected("bad_timestamp", str(exc)) from None
+        if at is None:
+            try:
+                at = _parse_timestamp(body["occurred_at"])
+            except timestamps.BadTimestamp as exc:
+                raise Rejected("bad_timestamp", str(exc)) from None
         booking_id: str = body["booking_id"]
         if key is not None:
             if not key:
