@@ -48,6 +48,9 @@ TAIL_STEP = 7 * 24 * 3600 * 1_000_000
 EVICTION_BUCKET = 3600 * 1_000_000
 NEVER_DUE = 2**62
 
+#: What the admission checks read for a booking not seen yet (read only, never stored).
+_NO_CASE = Case("")
+
 HeldEvent = Held[tuple[Event, Any]]  # the event and the caller's token (its raw bytes, line, ...)
 #: A held event ended ACCEPTED, FUTURE, or REFUSED (with the admission check's Rejected).
 Settled = Callable[[HeldEvent, str, Rejected | None], None]
@@ -239,8 +242,11 @@ class Engine:
     # -- the event clock ---------------------------------------------------------------------
 
     def _admit(self, case: Case | None, event: Event) -> None:
-        """Raise Rejected for an event its case must not take; count an unlisted jurisdiction."""
-        if self._admission.check(case if case is not None else Case(event.booking_id), event):
+        """Raise Rejected for an event its case must not take; count an unlisted jurisdiction.
+
+        A new booking is checked against one shared empty case (the checks only read it), not a
+        case built per event and thrown away."""
+        if self._admission.check(_NO_CASE if case is None else case, event):
             self.stats.unlisted_jurisdiction += 1
 
     def _apply(self, case: CaseRecord | None, event: Event, mark: int) -> None:
@@ -291,13 +297,19 @@ class Engine:
                 self.on_settled(held, ACCEPTED, None)
 
     def _frontier_moved(self) -> None:
-        """The frontier rose: release what it now corroborates, then move the watermark."""
+        """The frontier rose: release what it now corroborates, then move the watermark.
+
+        Nearly every event of a log read in time order gets here, and most have nothing to
+        release, fire or evict: the held events are known from ``_held_ids`` (kept in step with
+        the queue) and the watermark is moved in place (``Watermark.advance_to``), no call."""
         frontier = self.frontier.value
-        if self.held:
+        if self._held_ids:
             self._release(self.held.pop_until(frontier + self._skew))
-        if self.watermark.advance_to(frontier - self._lateness):
+        watermark = self.watermark
+        mark = frontier - self._lateness
+        if mark > watermark.value:
+            watermark.value = mark
             timers = self._timers
-            mark = self.watermark.value
             if timers and timers[0][0] <= mark:
                 self._fire_due()
             if mark >= self._next_eviction:
