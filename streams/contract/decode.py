@@ -17,7 +17,7 @@ import msgspec
 import orjson
 
 from streams.contract import timestamps
-from streams.contract.events import Event, make_event
+from streams.contract.events import Event
 from streams.contract.schemas import Validator, validators
 from streams.contract.structs import DATE_TIME, InputEvent
 from streams.contract.vocabulary import EVENT_TYPES, DeadLetterReason, EventType
@@ -106,7 +106,7 @@ class Decoder:
             body["jurisdiction"] = intern(body["jurisdiction"])
             if zone_name is not None:
                 body["timezone"] = intern(zone_name)
-        return make_event(kind, booking_id, body["event_id"], at, body)
+        return Event(kind, booking_id, body["event_id"], at, body)
 
     def _exact(self, raw: bytes, expected_type: str | None) -> dict[str, Any]:
         """The body as orjson parses it, validated by the schemas' compiled code, or the dead

@@ -1,57 +1,33 @@
 """A validated event: its kind, ids and parsed time beside the body as decoded.
 
-The body stays the dict orjson decoded (no per-event view object); its fields are the schemas',
+The body stays the dict as decoded (no per-event view object); its fields are the schemas',
 and their enumerated values are typed in :mod:`streams.contract.vocabulary`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import orjson
 
 from streams.contract.vocabulary import EventType
 
 
-@dataclass(slots=True, frozen=True)
-class Event:
-    """A validated event: its body as decoded, plus the event time already parsed."""
+class Event(msgspec.Struct, frozen=True, gc=False):
+    """A validated event: its body as decoded, plus the event time already parsed.
+
+    A frozen msgspec Struct rather than a frozen dataclass: the decoder builds one per message,
+    and a Struct is built in C (about 60 ns against 300-400 ns for the dataclass filled slot by
+    slot; issue 15). Not tracked by the garbage collector: it refers only to strings, an int and
+    the body, which never refers back to it."""
 
     type: EventType
     booking_id: str
     event_id: str
     at: int  # occurred_at, microseconds since the epoch
     body: dict[str, Any]
-
-
-def _slot_setters() -> tuple[Callable[[Event, Any], None], ...]:
-    slots = vars(Event)
-    return tuple(slots[name].__set__ for name in ("type", "booking_id", "event_id", "at", "body"))
-
-
-_set_type, _set_booking_id, _set_event_id, _set_at, _set_body = _slot_setters()
-_new = object.__new__
-
-
-def make_event(
-    kind: EventType, booking_id: str, event_id: str, at: int, body: dict[str, Any]
-) -> Event:
-    """``Event(kind, booking_id, event_id, at, body)``, built in about half the time.
-
-    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``; the decoder
-    builds one event per message, so it fills the slots directly. Equal to the ``Event(...)`` it
-    stands for (tests/unit/contract/test_decode.py).
-    """
-    event: Event = _new(Event)
-    _set_type(event, kind)
-    _set_booking_id(event, booking_id)
-    _set_event_id(event, event_id)
-    _set_at(event, at)
-    _set_body(event, body)
-    return event
 
 
 #: Bytes of :func:`content_digest`: a collision between two *different* contents of one event id
