@@ -39,6 +39,8 @@ class Admission:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self._folded = {fold(name): name for name in policy.jurisdictions}
+        self._max_events = policy.max_events_per_case
+        self._jurisdictions = policy.jurisdictions
 
     def check(self, case: Case, event: Event) -> bool:
         """Raise :class:`Rejected` for an event the case must not take; True for a booking
@@ -48,10 +50,14 @@ class Admission:
         if kind == "booking":
             unlisted = self._jurisdiction(event)
         elif kind == "release":
-            self._not_before_booking(case, event, "release")
+            booked = case.booked_at
+            if booked is not None and event.at < booked:
+                self._not_before_booking(case, event, "release")
         elif kind == "detainer" and event.body["action"] != "issued":
             self._not_before_anchors(case, event)
-        self._limits(case, event)
+        # Every event is checked: the common case (far below every bound) without a call.
+        if len(case.seen) >= self._max_events or kind == "hit" or kind == "detainer":
+            self._limits(case, event)
         return unlisted
 
     # -- unknown_jurisdiction ----------------------------------------------------------------
@@ -59,7 +65,7 @@ class Admission:
     def _jurisdiction(self, event: Event) -> bool:
         body = event.body
         name: str = body["jurisdiction"]
-        if name in self.policy.jurisdictions:
+        if name in self._jurisdictions:
             return False
         near = self._folded.get(fold(name))
         if near is not None:
