@@ -343,9 +343,17 @@ class Engine:
         """Bring one case up to the watermark, in four steps: emit the alerts it has reached,
         report detainer facts to the jurisdiction monitor (timer passes only), then evict the
         case or schedule its next look, and write it back to the store."""
-        if not case.detainers and not case.emitted and case.custody_end_at is None:
-            # Most cases most of the time: nothing to emit, report, schedule or evict.
-            self.cases[case.booking_id] = case
+        if not case.detainers and not case.emitted:
+            # Most cases: no finding, nothing emitted, no fact to report (the steps below with
+            # nothing to do), so only eviction once custody has ended.
+            end = case.custody_end_at
+            if end is not None:
+                evict_at = max(case.last_event_at, end) + self._retention
+                if evict_at <= self.watermark.value:
+                    self._evict(case)
+                    return
+                self._evict_later(case, evict_at)
+            self.cases[case.booking_id] = case  # write back (see below)
             return
         mark = self.watermark.value
         due = self._emit_reached(case, mark)
