@@ -48,6 +48,7 @@ class Decoder:
         self.max_bytes = max_bytes
         # Built at start: in production (HOLDWATCH_ENV) a missing pseudonym key stops the process here.
         self.pseudonymizer = pseudonymizer or from_env()
+        self._pseudonym = self.pseudonymizer.pseudonym
         every = validators()
         # By the ``type`` as read: the event type it is (typed) and its validator.
         self._validators: dict[str, tuple[EventType, Validator]] = {
@@ -100,7 +101,7 @@ class Decoder:
             if key != booking_id.encode():
                 raise Rejected("key_mismatch", "message key differs from booking_id")
         if kind == "booking":  # the raw person id goes no further than this line
-            self.pseudonymizer.apply(body)
+            body["person_id"] = self._pseudonym(body["person_id"])  # a str: validated
             # A handful of distinct values kept by every open case: one shared copy each
             # (-116 B per open case, bench/ memory row).
             body["jurisdiction"] = intern(body["jurisdiction"])
