@@ -37,9 +37,35 @@ def is_business_day(day: date, calendar: holidays.HolidayBase) -> bool:
     return day.weekday() < 5 and day not in calendar
 
 
+#: (id of a calendar, day) -> (that calendar, whether the day is a business day). The calendar is
+#: kept in the value so that its id cannot be reused while the entry exists (a HolidayBase is a
+#: dict, so it cannot be a key). A deadline walks a few days, and the cases of one place share
+#: them; ``holidays``' own lookup is a few Python calls per day (issue 15).
+_business: dict[tuple[int, date], tuple[holidays.HolidayBase, bool]] = {}
+_BUSINESS_MAX = 65536
+
+
+def _is_business_day(day: date, calendar: holidays.HolidayBase) -> bool:
+    """``is_business_day``, remembered."""
+    key = (id(calendar), day)
+    known = _business.get(key)
+    if known is not None:
+        return known[1]
+    answer = is_business_day(day, calendar)
+    if len(_business) >= _BUSINESS_MAX:
+        _business.clear()
+    _business[key] = (calendar, answer)
+    return answer
+
+
+@functools.lru_cache(maxsize=8192)
 def local_midnight(day: date, where: ZoneInfo) -> int:
     """Start of a local calendar day. Where midnight does not exist (a DST jump at 00:00),
-    zoneinfo's fold=0 reading is used: the instant the clock reads 00:00 before the jump."""
+    zoneinfo's fold=0 reading is used: the instant the clock reads 00:00 before the jump.
+
+    Cached: every business-day deadline walks its days through here, and cases of one
+    jurisdiction share their days (3% of a replay, issue 15); the walk moves forward in time,
+    so a bounded cache keeps what is used."""
     return from_datetime(datetime(day.year, day.month, day.day, tzinfo=where))
 
 
@@ -60,7 +86,7 @@ def business_deadline(
     while True:
         next_day = day + timedelta(days=1)
         day_end = local_midnight(next_day, where)
-        if is_business_day(day, calendar):
+        if _is_business_day(day, calendar):
             available = day_end - cursor
             if remaining < available:
                 return cursor + remaining
@@ -72,7 +98,7 @@ def business_deadline(
 
 def _next_business_start(day: date, where: ZoneInfo, calendar: holidays.HolidayBase) -> int:
     """Local midnight of ``day`` or, when it is excluded, of the first business day after it."""
-    while not is_business_day(day, calendar):
+    while not _is_business_day(day, calendar):
         day += timedelta(days=1)
     return local_midnight(day, where)
 

@@ -36,7 +36,10 @@ import sys
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from msgspec import UNSET
+
 from streams.contract.events import DIGEST_SIZE, Event, content_digest
+from streams.contract.structs import Charge
 
 #: Up to this many event ids, ``Case.seen`` is a sorted tuple (a set costs 216 bytes empty).
 SEEN_TUPLE_MAX = 8
@@ -68,9 +71,9 @@ def _share(value: Any) -> Any:
     return shared
 
 
-def charges_of(charges: list[dict[str, Any]]) -> Charges:
+def charges_of(charges: list[Charge]) -> Charges:
     """``(severity, category)`` per charge of a booking body, as a shared tuple."""
-    pairs = tuple([(c["severity"], c["category"]) for c in charges])
+    pairs = tuple([(c.severity, c.category) for c in charges])
     shared = _shared_charges.get(pairs)
     if shared is None:
         shared = _share(tuple([_share(pair) for pair in pairs]))
@@ -314,7 +317,7 @@ def apply(case: Case, event: Event) -> int:
     Returns how many stored facts this event's time made inconsistent (an anchor that arrived
     after the events it contradicts: see the module docstring); the engine counts them.
     """
-    body = event.body
+    body: Any = event.body  # the Struct of ``event.type`` (its fields are read below by type)
     at = event.at
     event_id = event.event_id
     remember(case, event_id, content_digest(event))
@@ -326,22 +329,23 @@ def apply(case: Case, event: Event) -> int:
         if _earliest(case.booked_at, at):
             case.booked_at = at
             case.booking_event = event_id
-            case.jurisdiction = body["jurisdiction"]
-            case.timezone = body.get("timezone")
-            case.charges = charges_of(body["charges"])
+            case.jurisdiction = body.jurisdiction
+            zone = body.timezone
+            case.timezone = None if zone is UNSET else zone
+            case.charges = charges_of(body.charges)
             if case.spare or _contradicted(case):
                 dropped = _settle(case)
     elif kind == "hit":
-        hit = Hit(at, _intern(body["status"]), _intern(body["conviction_level"]), event_id)
+        hit = Hit(at, _intern(body.status), _intern(body.conviction_level), event_id)
         case.hits = (*case.hits, hit)
     elif kind == "detainer":
-        record = case.detainer(body["detainer_id"])
-        action = body["action"]
+        record = case.detainer(body.detainer_id)
+        action = body.action
         if action == "issued":
             if _earliest(record.issued_at, at):
                 record.issued_at, record.form, record.issued_event = (
                     at,
-                    _intern(body["form"]),
+                    _intern(body.form),
                     event_id,
                 )
                 if case.spare or _contradicted(case):
@@ -357,7 +361,7 @@ def apply(case: Case, event: Event) -> int:
                 current = None if record.lifted_at is None else (record.lifted_at, None, None)
                 record.lifted_at = _keep(case, slot, current, (at, None, None), anchored)[0]
     else:
-        phase = body["phase"]
+        phase = body.phase
         anchored = case.booked_at is not None
         now: Fact | None
         if phase == "eligible":

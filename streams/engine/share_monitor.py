@@ -37,6 +37,7 @@ at-least-once redelivery changes nothing.
 
 from __future__ import annotations
 
+import functools
 import heapq
 from collections import Counter
 from collections.abc import Callable
@@ -148,6 +149,7 @@ def local_day(at: int, zone_name: str) -> int:
     return to_datetime(at, calendar.zone(zone_name)).date().toordinal()
 
 
+@functools.lru_cache(maxsize=8192)
 def midnight(day: int, zone_name: str) -> int:
     return calendar.local_midnight(date.fromordinal(day), calendar.zone(zone_name))
 

@@ -87,6 +87,10 @@ class InProcessReplay:
         watermark = self.engine.watermark
         monitor = self.monitor
         line_number = self.line_number
+        # The two counts every line moves are kept in locals and added on the way out (also
+        # when a line raises): ``_settled`` adds to ``accepted`` meanwhile, so they are added,
+        # never assigned.
+        read = accepted = 0
         try:
             for raw in lines:
                 line_number += 1
@@ -94,15 +98,17 @@ class InProcessReplay:
                 if not line or line.isspace():  # ``not line.strip()`` without the copy
                     summary.blank_lines += 1
                     continue
-                summary.events_read += 1
+                read += 1
                 try:
-                    result = process(decode(line), token=(line, line_number))
-                    if result == DUPLICATE:
+                    result = process(decode(line), True, (line, line_number))
+                    if result is ACCEPTED:  # the engine returns its constants themselves
+                        accepted += 1
+                    elif result == DUPLICATE:
                         summary.duplicates += 1
                     elif result == HELD:
                         summary.held += 1
                     else:
-                        summary.accepted += 1
+                        accepted += 1
                     mark = watermark.value
                     if mark > monitor.watermark:
                         # The monitor is consulted only when a local midnight is due; until then
@@ -119,6 +125,8 @@ class InProcessReplay:
                     )
         finally:
             self.line_number = line_number
+            summary.events_read += read
+            summary.accepted += accepted
 
     def finish(self, until: int | None = None) -> ReplaySummary:
         """End of log: settle held events, move the watermark past ``until`` (default: the newest

@@ -32,7 +32,8 @@ def day_case(marks: dict[str, str]) -> list[dict[str, Any]]:
 def test_marks_are_accepted_on_booking_detainer_and_release(index: int) -> None:
     event = day_case(MARKS)[index]
     decoded = Decoder().decode(orjson.dumps(event))
-    assert decoded.body["precision"] == "day" and decoded.body["bound"] == "lower"
+    body: Any = decoded.body
+    assert body.precision == "day" and body.bound == "lower"
     reference_validator(event["type"]).validate(event)  # the reference validator agrees
 
 

@@ -10,6 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from streams.contract import timestamps
+from streams.contract.structs import DATE_TIME
 from streams.contract.timestamps import BadTimestamp, _parse_canonical, parse, parse_full
 
 
@@ -97,6 +98,23 @@ def test_the_fast_path_agrees_with_the_full_parser(text: str) -> None:
     assert both(text) == expected  # parse = fast path, else the full parser: value and error
 
 
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(canonical(), mangled(), st.text(max_size=40)))
+@example("2011-10-01T000249.5-07:00")  # fromisoformat reads it; no date-time of the schema
+@example("2011-W40-1T00:02:49-07:00")
+@example("2011-10-01T00:02:60-07:00")  # the format's second 60: left to the full parser
+@example("2011-10-01T00:02:49-0700")  # the format's offset without colon: left to it too
+@example("2011-10-01T00:02:49-07:00")
+def test_a_canonical_value_means_the_schema_format_matches(text: str) -> None:
+    """The decoder skips the ``date-time`` regex when ``canonical`` gives a value."""
+    fast = timestamps.canonical(text)
+    if fast is not None:
+        assert DATE_TIME.match(text) is not None
+        assert outcome(text) == ("ok", fast)
+    elif DATE_TIME.match(text) is not None and _parse_canonical(text) is not None:
+        raise AssertionError(f"canonical left a canonical timestamp to the slow path: {text!r}")
+
+
 @settings(max_examples=1000, deadline=None)
 @given(
     st.datetimes(
@@ -115,6 +133,7 @@ def test_every_canonical_timestamp_in_range_takes_the_fast_path(
         text = text.replace("+00:00", "Z")
     fast = _parse_canonical(text)
     assert fast is not None, text
+    assert timestamps.canonical(text) == fast
     assert fast == parse_full(text) == round(moment.replace(tzinfo=zone).timestamp() * 1_000_000)
 
 

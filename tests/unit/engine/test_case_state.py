@@ -7,12 +7,14 @@ import random
 from dataclasses import replace
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.contract.decode import Decoder
+from streams.contract.structs import Charge
 from streams.engine import rules
 from streams.engine.case import (
     SEEN_TUPLE_MAX,
@@ -67,8 +69,8 @@ def test_a_new_case_shares_its_empty_collections() -> None:
 
 def test_charge_lists_are_shared_between_cases() -> None:
     body = [{"code": "DUI", "severity": "misdemeanor", "category": "traffic"}]
-    first = charges_of([dict(c) for c in body])
-    second = charges_of(orjson.loads(orjson.dumps(body)))
+    first = charges_of([Charge(**c) for c in body])
+    second = charges_of(msgspec.convert(orjson.loads(orjson.dumps(body)), list[Charge]))
     assert first == (("misdemeanor", "traffic"),)
     assert first is second
 

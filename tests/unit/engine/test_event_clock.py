@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streams.contract import timestamps
 from streams.contract.dead_letters import original_bytes
@@ -83,6 +85,26 @@ class TestFrontier:
         frontier.observe("a", 10)
         frontier.observe("b", 20)
         assert frontier.reference() == 10
+
+    @settings(max_examples=500, deadline=None)
+    @given(
+        st.integers(1, 4),
+        st.lists(st.tuples(st.sampled_from("abcdefg"), st.integers(0, 40)), max_size=60),
+    )
+    def test_equals_the_kth_highest_newest_time_recomputed(
+        self, quorum: int, events: list[tuple[str, int]]
+    ) -> None:
+        """The kept lowest entry (issue 15) gives T and its moves exactly as a full recount."""
+        frontier = Frontier(quorum)
+        newest: dict[str, int] = {}
+        value = NEVER
+        for booking, time in events:
+            newest[booking] = max(time, newest.get(booking, time))
+            times = sorted(newest.values(), reverse=True)
+            expected = max(value, times[quorum - 1]) if len(times) >= quorum else NEVER
+            assert frontier.observe(booking, time) == (expected > value)
+            value = expected
+            assert frontier.value == value
 
 
 class TestHeldQueue:
