@@ -83,9 +83,10 @@ class CaseRecord(Case):
     def apply(self, event: Event, mark: int) -> int:
         """``case.apply`` the event; when it sets a detainer's issue (the earliest so far), note
         the engine's watermark ``mark`` against it. Returns what ``case.apply`` returns."""
-        if event.type != "detainer" or event.body["action"] != "issued":
+        body: Any = event.body  # the Struct of ``event.type``
+        if event.type != "detainer" or body.action != "issued":
             return facts.apply(self, event)
-        detainer = self.detainer(event.body["detainer_id"])  # where apply would add it
+        detainer = self.detainer(body.detainer_id)  # where apply would add it
         issued = detainer.issued_at
         dropped = facts.apply(self, event)
         if detainer.issued_at != issued:
