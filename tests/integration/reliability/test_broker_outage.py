@@ -150,18 +150,22 @@ def test_worker_and_replay_tool_through_a_30_second_broker_outage(
         broker.close()
 
 
-@pytest.mark.parametrize("kind", BROKERS)
 def test_an_input_log_lost_under_a_running_worker_is_read_again_from_its_start(
-    tmp_path: Path, kind: str
+    tmp_path: Path,
 ) -> None:
     """The deterministic form of the Tansu restart finding: the input topics are deleted and
     created again while the worker runs, so every partition the first replay wrote to now ends
     before the worker's position. Tansu answers a fetch there with no records and no error, and
     Faust drops every record below the offset it last read, so without
     ``HoldwatchConsumer.rewind_lost`` the worker never saw those partitions again (the second
-    replay's start barriers went unanswered). Apache Kafka deletes the group's committed offsets
-    with the topic and the worker's consumer group rebalances, so there the guard has nothing to
-    do, and must not fire."""
+    replay's start barriers went unanswered).
+
+    Tansu only: Apache Kafka keeps its log, and a topic deleted under a running consumer leaves
+    the group's subscription until the consumer's next metadata refresh (``metadata.max.age.ms``,
+    5 minutes), so the same steps there test Kafka's metadata cadence, not a lost log (one run of
+    two timed out waiting for it). On Kafka a fetch past the end is ``OffsetOutOfRange``; every
+    Kafka test runs with the guard on."""
+    kind = "tansu"
     from kafka.admin import KafkaAdminClient
 
     port = free_port()
@@ -188,8 +192,7 @@ def test_an_input_log_lost_under_a_running_worker_is_read_again_from_its_start(
 
         _same_as_in_process(settings, "bk-after", AFTER)
         assert worker.running
-        rewound = "lost its log" in log.read_text("utf-8", "replace")
-        assert rewound == (kind == "tansu")
+        assert "lost its log" in log.read_text("utf-8", "replace")
     finally:
         worker.stop()
         broker.close()
