@@ -43,14 +43,13 @@ def kafka_replay(
 #: Apache Kafka and both cores saturated by other work, events a worker applied just before the
 #: second worker's rebalance (partitions it kept) can be missing afterwards: lost or invented
 #: alerts. Two causes found and fixed (acks of skipped messages committed; messages applied after
-#: a rebalance began); with both fixes about 1 run in 12 under that load still differs, 0 of 54
-#: at this machine's ordinary test load. A stall (the replay timing out) was last seen before
-#: those fixes. Both stay visible as an expected failure of this one case; kafka-1, tansu-1 and
+#: a rebalance began); with both fixes about 1 run in 12 under that load still differs, and it
+#: failed in one full CI run of this round as well (0 of 54 loop runs at ordinary load). Both stay visible as an expected failure of this one case; kafka-1, tansu-1 and
 #: tansu-2 must match exactly.
 TWO_WORKER_STALL = pytest.mark.xfail(
     raises=(ReplayTimeout, AssertionError),
     strict=False,
-    reason="open: under CPU starvation a two-worker rebalance on Apache Kafka can lose events",
+    reason="open: a two-worker rebalance on Apache Kafka can lose events (mostly under CPU load)",
 )
 
 
