@@ -250,6 +250,10 @@ class CheckpointedAgent(ABC, Generic[S]):
                     written.append(partition)
         await self.changelog.delivered()
         await commit.sync_changelog(self.table, written, tombstones=self._sync)
+        # A rebalance during those awaits may have revoked a partition and reopened it (state
+        # recovered, messages re-read): the re-read messages settled since are not in what was
+        # just written, so only partitions whose state is still the one written are acked.
+        mine = {p for p in mine if self.partitions.get(p) is touched[p][0]}
         for token in self.acks.ackable(lambda tp: tp[1] in mine):
             self._gate.allow_ack(token.message)
             await self._stream.ack(token)

@@ -305,6 +305,32 @@ def test_a_message_fetched_before_a_rebalance_is_left_to_the_re_read(log: Log) -
     assert "ack in:2@5" in log
 
 
+def test_a_checkpoint_straddling_a_rebalance_acks_nothing_of_the_reopened_partition(
+    log: Log,
+) -> None:
+    """While a checkpoint awaits its changelog records, a rebalance revokes partition 2 and
+    assigns it again; the re-read message applied to the reopened state is not in what the
+    checkpoint wrote, so that checkpoint must not ack it (the next one writes and acks it)."""
+    app = FakeApp(log)
+    agent = Echo(app, log, lag=3)
+    stream = FakeStream([], log)
+    agent._stream = stream
+
+    async def scenario() -> None:
+        agent.process(events((2, 5))[0])
+        checkpoint = asyncio.ensure_future(agent._checkpoint())
+        await asyncio.sleep(0)  # the checkpoint now awaits its changelog record
+        revoked = app.on_partitions_revoked.receivers[0]
+        await revoked(None, revoked={TP(TOPIC, 2)})
+        agent.process(events((2, 0))[0])  # the re-read, into freshly opened state
+        await checkpoint
+
+    asyncio.run(scenario())
+    assert "open p2" in log[log.index("write p2 (1)") :]  # reopened after the write
+    assert not [line for line in log if line.startswith("ack")]
+    assert app.consumer.allowed == []
+
+
 def test_a_message_taken_while_a_rebalance_is_under_way_is_left_alone(log: Log) -> None:
     app = FakeApp(log)
     agent = Echo(app, log)
