@@ -197,8 +197,19 @@ class InOrderAcks:
         self._settled: dict[TopicPartition, dict[int, Any]] = {}
 
     def received(self, tp: TopicPartition, offset: int) -> None:
-        """A message of ``tp`` was taken from the stream (offsets ascend within a tp)."""
-        self._received.setdefault(tp, deque()).append(offset)
+        """A message of ``tp`` was taken from the stream.
+
+        Offsets ascend within a tp except after a seek back (Faust's seek to the committed
+        offsets once a rebalance's recovery is over, after it had already let some messages
+        through): the messages from ``offset`` on are then read again, and their first reading
+        is forgotten. Kept, the deque would hold ``offset`` twice and the second copy could
+        never be matched by a settled one: no ack of that tp again until the next rebalance."""
+        queue = self._received.setdefault(tp, deque())
+        if queue and queue[-1] >= offset:
+            settled = self._settled.get(tp, {})
+            while queue and queue[-1] >= offset:
+                settled.pop(queue.pop(), None)
+        queue.append(offset)
 
     def settled(self, tp: TopicPartition, offset: int, token: Any) -> None:
         """The message at ``offset`` was applied, dropped or dead-lettered: ``token`` acks it."""

@@ -115,3 +115,30 @@ def test_only_the_partitions_asked_for_are_acked() -> None:
     acks.forget(lambda tp: tp[1] == 1)
     assert acks.ackable() == []
     assert acks.pending(("bookings", 1)) == 0
+
+
+def test_messages_read_again_after_a_seek_back_replace_their_first_reading() -> None:
+    """Faust seeks to the committed offset after a rebalance's recovery, having already let
+    offsets 5-7 through: they come again. Before, the second 5 could never match a settled
+    one and that topic-partition was never acked again."""
+    acks = InOrderAcks()
+    for offset in (5, 6, 7):
+        acks.received(BOOKINGS_0, offset)
+    acks.settled(BOOKINGS_0, 5, "first@5")
+    acks.settled(BOOKINGS_0, 7, "first@7")
+    for offset in (5, 6, 7, 8):  # read again from the committed offset
+        acks.received(BOOKINGS_0, offset)
+        acks.settled(BOOKINGS_0, offset, f"again@{offset}")
+    assert acks.ackable() == ["again@5", "again@6", "again@7", "again@8"]
+    assert acks.pending(BOOKINGS_0) == 0
+
+
+def test_a_seek_back_keeps_what_was_received_before_it() -> None:
+    acks = InOrderAcks()
+    for offset in (3, 4, 5):
+        acks.received(BOOKINGS_0, offset)
+    acks.received(BOOKINGS_0, 5)  # read again from 5 only
+    acks.settled(BOOKINGS_0, 3, "e@3")
+    acks.settled(BOOKINGS_0, 4, "e@4")
+    acks.settled(BOOKINGS_0, 5, "again@5")
+    assert acks.ackable() == ["e@3", "e@4", "again@5"]

@@ -67,8 +67,15 @@ class FakeLog:
             consumer._read_offset[self.tp] = read
         consumer._committed_offset[self.tp] = 57
 
-    def rewind(self) -> list[Any]:
+    def check(self) -> list[Any]:
+        """One run of the guard's timer."""
         return asyncio.run(self.consumer.rewind_lost({"t.bookings"}))
+
+    def rewind(self) -> list[Any]:
+        """Two runs of the timer with nothing moved in between: what the second one rewound
+        (the first never rewinds)."""
+        assert self.check() == []
+        return self.check()
 
 
 def test_a_partition_that_ends_before_the_position_is_read_again_from_its_start(
@@ -109,6 +116,29 @@ def test_a_partition_not_fetched_yet_is_left_alone(default_policy: Any) -> None:
     assert fake.rewind() == []
 
 
+def test_one_sighting_past_the_end_is_not_a_loss(default_policy: Any) -> None:
+    """Apache Kafka: the cached end once lagged 4 offsets behind the position of a partition
+    being written to. The next check sees the fetch moved on: nothing is rewound."""
+    worker = Worker(WorkerConfig(KafkaSettings(), default_policy))
+    fake = FakeLog(worker, high=329, position=333, read=332)
+    assert fake.check() == []
+    fake.consumer.highwater = lambda tp: 334  # type: ignore[method-assign]
+    assert fake.check() == []
+    # and a later, unrelated lag is a first sighting again, not a confirmation
+    fake.consumer.highwater = lambda tp: 329  # type: ignore[method-assign]
+    assert fake.check() == []
+    assert fake.seeks == []
+
+
+def test_a_loss_that_moved_between_checks_waits_for_a_still_one(default_policy: Any) -> None:
+    worker = Worker(WorkerConfig(KafkaSettings(), default_policy))
+    fake = FakeLog(worker, high=1, position=57, read=56)
+    assert fake.check() == []
+    fake.consumer.highwater = lambda tp: 2  # type: ignore[method-assign]
+    assert fake.check() == []  # the end moved: a first sighting of (2, 57, 56)
+    assert fake.check() == [fake.tp]
+
+
 def test_a_partition_unassigned_meanwhile_is_skipped(default_policy: Any) -> None:
     """A rebalance between ``assignment()`` and the lookups: aiokafka asserts the partition is
     assigned; the timer must not crash the worker."""
@@ -145,3 +175,62 @@ def test_only_the_acks_an_agent_allowed_count(default_policy: Any) -> None:
     consumer.ack(settled)
     assert settled.acked is True
     assert consumer.ack(message(0)) is False  # an allowance is used once
+
+
+class FakeCommitted:
+    """The consumer thread's view of a seek to the committed offsets: what aiokafka found
+    committed per assigned partition, and the partitions then sought to their start."""
+
+    def __init__(self, worker: Worker, monkeypatch: Any, committed: dict[Any, int | None]):
+        from faust.transport.drivers import aiokafka as faust_aiokafka
+
+        self.thread = worker.app.consumer._thread
+        self.to_start: list[Any] = []
+
+        async def aiokafka_seek_to_committed(thread: Any) -> dict[Any, int | None]:
+            return committed
+
+        async def seek_to_beginning(*tps: Any) -> None:
+            self.to_start.extend(tps)
+
+        monkeypatch.setattr(
+            faust_aiokafka.AIOKafkaConsumerThread, "seek_to_committed", aiokafka_seek_to_committed
+        )
+        self.thread.seek_to_beginning = seek_to_beginning
+
+    def seek(self) -> Any:
+        return asyncio.run(self.thread.seek_to_committed())
+
+
+def test_an_input_partition_without_a_commit_is_read_from_its_start_after_a_rebalance(
+    default_policy: Any, monkeypatch: Any
+) -> None:
+    """kafka-2 on Apache Kafka: a worker kept partition 2 across the second worker's join,
+    before its first commit; Faust had discarded offsets 2-3 fetched while it was paused and
+    aiokafka (which seeks only committed offsets above 0) left the position at 4: two events
+    and their alerts lost. Committed partitions are aiokafka's to seek; changelogs are
+    recovery's."""
+    from faust.types import TP
+
+    worker = Worker(WorkerConfig(KafkaSettings(), default_policy, clock="event"))
+    changelog = sorted(worker.app.tables.changelog_topics)[0]
+    committed = {
+        TP("holdwatch.bookings", 2): None,
+        TP("holdwatch.hits", 2): 0,
+        TP("holdwatch.bookings", 0): 57,
+        TP(changelog, 2): None,
+    }
+    fake = FakeCommitted(worker, monkeypatch, committed)
+    assert fake.seek() == committed  # what Faust then takes as read and committed offsets
+    assert sorted(fake.to_start) == [TP("holdwatch.bookings", 2), TP("holdwatch.hits", 2)]
+
+
+def test_with_every_input_committed_nothing_more_is_sought(
+    default_policy: Any, monkeypatch: Any
+) -> None:
+    from faust.types import TP
+
+    worker = Worker(WorkerConfig(KafkaSettings(), default_policy, clock="event"))
+    fake = FakeCommitted(worker, monkeypatch, {TP("holdwatch.bookings", 0): 57})
+    fake.seek()
+    assert fake.to_start == []
