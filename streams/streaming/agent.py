@@ -20,6 +20,7 @@ them (``app.Worker``). Nothing is patched at run time.
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,12 +28,15 @@ from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import faust
 import orjson
-from faust.types import EventT, TableT, TopicT
+from faust.types import TP, EventT, TableT, TopicT
 
 from streams.engine.alerts import Alert
 from streams.streaming import commit
 from streams.streaming import control as ctl
 from streams.streaming import headers as hdr
+from streams.streaming.sequence import OffsetSequence
+
+log = logging.getLogger("holdwatch.worker")
 
 #: The per-partition state an agent owns.
 S = TypeVar("S")
@@ -108,6 +112,7 @@ class CheckpointedAgent(ABC, Generic[S]):
         self.partitions: dict[int, S] = {}
         self.outbox = Outbox()
         self.acks = commit.InOrderAcks()  # settled messages, acked in offset order per tp
+        self.sequence = OffsetSequence()  # no offset skipped (Faust can drop records silently)
         self._topics = set(topic.topics)
         self._touched: dict[
             int, tuple[S, EventT[bytes]]
@@ -189,6 +194,8 @@ class CheckpointedAgent(ABC, Generic[S]):
         if self.fetched_before_rebalance(message):
             return  # neither applied nor settled: its owner now reads it from the committed offset
         partition = message.partition
+        if self.sequence.admit((message.topic, partition), message.offset, message.generation_id):
+            return  # offsets missing before it: neither applied nor settled, read again (sequence)
         state = self.state(partition)
         self.acks.received((message.topic, partition), message.offset)
         self.handle(state, event)
@@ -211,6 +218,7 @@ class CheckpointedAgent(ABC, Generic[S]):
 
     async def _deliver(self) -> None:
         """Alerts and dead letters out and acknowledged by the broker, then the barriers."""
+        await self._read_holes_again()
         self.run_processed()
         outbox, self.outbox = self.outbox, Outbox()
         alerts, dead = self.outputs.alerts, self.outputs.dead_letters
@@ -233,6 +241,34 @@ class CheckpointedAgent(ABC, Generic[S]):
             if partition in self.partitions:
                 await self.forward_barrier(run, partition)
         self.run_delivered()
+
+    async def _read_holes_again(self) -> None:
+        """Seek back to the first offset the consumer did not deliver (``sequence``)."""
+        for (topic, partition), offset in self.sequence.seeks():
+            log.warning(
+                "%s: %s[%d] delivered past offset %d without it; reading from there again",
+                self.name,
+                topic,
+                partition,
+                offset,
+            )
+            try:
+                await self.app.consumer.seek(TP(topic, partition), offset)
+            except Exception:  # revoked meanwhile: its next reading starts afresh
+                log.info("%s: %s[%d] not assigned any more", self.name, topic, partition)
+        for hole in self.sequence.accepted():
+            topic, partition = hole.tp
+            log.error(
+                "%s: %s[%d] has no records at offsets %d-%d (read again %d times): a compacted or "
+                "transactional input? going on from %d",
+                self.name,
+                topic,
+                partition,
+                hole.expected,
+                hole.found - 1,
+                self.sequence.max_reseeks,
+                hole.found,
+            )
 
     async def _checkpoint(self) -> None:
         """Changed state to the table, changelog synced, then the messages acked.
@@ -270,3 +306,4 @@ class CheckpointedAgent(ABC, Generic[S]):
             if self.partitions.pop(partition, None) is not None:
                 self.dropped(partition)
         self.acks.forget(lambda tp: tp[1] in gone)
+        self.sequence.forget(gone)

@@ -49,7 +49,7 @@ def test_the_contract_knows_nothing_of_the_engine() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["headers.py", "partition.py", "stamp.py", "control.py", "merge.py"]
+    "module", ["headers.py", "partition.py", "stamp.py", "control.py", "merge.py", "sequence.py"]
 )
 def test_the_streaming_protocol_core_is_pure(module: str) -> None:
     assert offenders(files("streaming", module), KAFKA_CLIENTS) == []

@@ -369,3 +369,31 @@ def test_a_delivery_run_ends_once_after_its_outputs_and_barriers(log: Log) -> No
     ends = [i for i, line in enumerate(log) if line == "run delivered"]
     assert len(ends) == len([line for line in log if line.startswith("write")])
     assert log[ends[-1] - 1 : ends[-1] + 2] == ["barrier run p1", "run delivered", "write p1 (1)"]
+
+
+class SeekingConsumer(FakeConsumer):
+    def __init__(self, log: Log) -> None:
+        super().__init__()
+        self.log = log
+
+    async def seek(self, tp: Any, offset: int) -> None:
+        self.log.append(f"seek {tp.topic}:{tp.partition}@{offset}")
+
+
+def test_a_message_delivered_past_a_hole_is_left_alone_and_the_hole_read_again(log: Log) -> None:
+    """Kafka-2 trace on Apache Kafka: Faust delivered offset 0, dropped 1 during the rebalance
+    and delivered 2 onwards; the agent applied 2 and the event at 1 was lost for good. Now 2 is
+    neither applied nor acked, the partition is read again from 1, and 1 and 2 both count."""
+    app = FakeApp(log)
+    app.consumer = SeekingConsumer(log)
+    agent = Echo(app, log)
+    drive(agent, app, FakeStream(events((2, 0), (2, 2)), log))
+    assert "seek in:2@1" in log
+    assert "delivered b2" not in log
+    assert [line for line in log if line.startswith("ack")] == ["ack in:2@0"]
+    drive(agent, app, FakeStream(events((2, 1), (2, 2)), log))
+    assert [line for line in log if line.startswith("ack")] == [
+        "ack in:2@0",
+        "ack in:2@1",
+        "ack in:2@2",
+    ]

@@ -1,0 +1,78 @@
+"""Every input offset reaches the agent, in order (``streams.streaming.sequence``).
+
+On Apache Kafka the kafka-2 trace showed Faust dropping records during a rebalance without a
+word (offset 0 applied, 1 never delivered, 2 onwards applied); before the sequence the agent
+applied 2 onwards and the event at 1 was lost."""
+
+from __future__ import annotations
+
+from streams.streaming.sequence import MAX_RESEEKS, Hole, OffsetSequence
+
+BOOKINGS_2 = ("bookings", 2)
+HITS_2 = ("hits", 2)
+
+
+def test_consecutive_offsets_are_applied() -> None:
+    seq = OffsetSequence()
+    assert [seq.admit(BOOKINGS_2, offset, 1) for offset in (0, 1, 2)] == [None, None, None]
+    assert seq.seeks() == []
+
+
+def test_a_hole_is_left_alone_and_read_again_from_its_first_missing_offset() -> None:
+    seq = OffsetSequence()
+    seq.admit(BOOKINGS_2, 0, 1)
+    assert seq.admit(BOOKINGS_2, 2, 1) == Hole(BOOKINGS_2, 1, 2)
+    assert seq.admit(BOOKINGS_2, 3, 1) == Hole(BOOKINGS_2, 1, 3)  # buffered behind it
+    assert seq.seeks() == [(BOOKINGS_2, 1)]  # one seek back, however many were skipped
+    assert seq.seeks() == []
+    assert [seq.admit(BOOKINGS_2, offset, 1) for offset in (1, 2, 3)] == [None, None, None]
+
+
+def test_messages_still_buffered_from_before_the_seek_do_not_count_as_the_hole_again() -> None:
+    seq = OffsetSequence()
+    seq.admit(BOOKINGS_2, 0, 1)
+    seq.admit(BOOKINGS_2, 2, 1)
+    seq.seeks()
+    for _ in range(MAX_RESEEKS + 2):
+        assert seq.admit(BOOKINGS_2, 3, 1) is not None  # stale: not the hole's first offset
+    assert seq.accepted() == []
+
+
+def test_a_hole_the_log_really_has_is_accepted_after_repeated_seeks() -> None:
+    """A compacted or transactional input, or retention under a lagging worker: the same hole
+    after every seek back. The partition goes on (and the agent logs an error) rather than
+    stalling for ever."""
+    seq = OffsetSequence()
+    seq.admit(BOOKINGS_2, 0, 1)
+    for _ in range(MAX_RESEEKS):
+        assert seq.admit(BOOKINGS_2, 5, 1) == Hole(BOOKINGS_2, 1, 5)
+        assert seq.seeks() == [(BOOKINGS_2, 1)]
+    assert seq.admit(BOOKINGS_2, 5, 1) is None
+    assert seq.accepted() == [Hole(BOOKINGS_2, 1, 5)]
+    assert seq.admit(BOOKINGS_2, 6, 1) is None
+
+
+def test_a_read_again_after_a_seek_back_is_applied() -> None:
+    """Faust's own seek to the committed offset after recovery, or the lost-log rewind: the
+    engine drops the events it already has by event_id."""
+    seq = OffsetSequence()
+    for offset in (4, 5, 6):
+        seq.admit(BOOKINGS_2, offset, 1)
+    assert [seq.admit(BOOKINGS_2, offset, 1) for offset in (4, 5, 6, 7)] == [None] * 4
+
+
+def test_each_topic_partition_and_generation_starts_where_the_consumer_puts_it() -> None:
+    seq = OffsetSequence()
+    seq.admit(BOOKINGS_2, 10, 1)
+    assert seq.admit(HITS_2, 7, 1) is None
+    assert seq.admit(BOOKINGS_2, 3, 2) is None  # a new generation: read from the committed offset
+    assert seq.admit(BOOKINGS_2, 4, 2) is None
+
+
+def test_a_revoked_partition_starts_afresh() -> None:
+    seq = OffsetSequence()
+    seq.admit(BOOKINGS_2, 0, 1)
+    seq.admit(BOOKINGS_2, 5, 1)
+    seq.forget({2})
+    assert seq.seeks() == []
+    assert seq.admit(BOOKINGS_2, 9, 1) is None
