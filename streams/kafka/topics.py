@@ -14,6 +14,7 @@ Metadata request so we never name a missing topic in a probe.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -150,6 +151,12 @@ def ensure_topics(
                         f"{entry.get('error_message')}"
                     )
             existing = _partition_counts(admin)
+            # Created is not yet visible: a broker serves metadata from a cache the controller
+            # updates after it answered (seen on Apache Kafka under load). Wait for it, bounded.
+            deadline = time.monotonic() + timeout_ms / 1000
+            while any(t not in existing for t in wanted) and time.monotonic() < deadline:
+                time.sleep(0.2)
+                existing = _partition_counts(admin)
         counts: dict[str, int] = {}
         bad: list[str] = []
         for t in wanted:
