@@ -18,7 +18,9 @@ expected one is a read again after a seek back: applied again (the engine drops 
 
 A hole that the log really has (a compacted topic, transaction markers, retention deleting
 records under a lagging worker) would come back after every seek: after :data:`MAX_RESEEKS`
-seeks that found the same hole it is accepted, and the caller logs it as an error. The first
+seeks it is accepted when found again, and the caller logs it as an error. Records buffered from
+before a seek arrive as holes too: each delivery run seeks again until the re-read comes
+(at most one seek per topic-partition per run). The first
 offset of a generation is taken as it comes: where a partition starts is the consumer's seek
 (``transport._ConsumerThread.seek_to_committed``).
 
@@ -32,9 +34,9 @@ from dataclasses import dataclass
 #: (topic, partition)
 TopicPartition = tuple[str, int]
 
-#: Seeks back to the same missing offset, each finding the same next offset, before the hole
-#: is taken as the log's own.
-MAX_RESEEKS = 3
+#: Seeks back to the same missing offset before a hole found again at the same offset is taken
+#: as the log's own (records buffered from before a seek also count one, so not 1).
+MAX_RESEEKS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,13 +82,13 @@ class OffsetSequence:
         if reseek is None or reseek.hole.expected != expected:
             self._reseeks[tp] = _Reseek(hole, pending=True)
             return hole
-        if reseek.pending or offset != reseek.hole.found:
-            return hole  # still buffered from before the seek back
-        if reseek.sought >= self.max_reseeks:
+        if offset == reseek.hole.found and reseek.sought >= self.max_reseeks:
             del self._reseeks[tp]
             self._next[tp] = offset + 1
             self._accepted.append(hole)
             return None
+        # Seek again: this may be a record buffered from before the last seek (then the seek is
+        # one too many, and harmless), or the last seek was undone by such a record.
         reseek.pending = True
         return hole
 

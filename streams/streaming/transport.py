@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Container, Mapping
+from collections.abc import Callable, Container, Mapping
 from typing import Any
 
 import faust
@@ -82,12 +82,40 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 log = logging.getLogger("holdwatch.worker")
 
 
+class _ReadOffsets(dict[TP, "int | None"]):
+    """Faust's last offset read per topic-partition, kept but never used, for the agents' inputs,
+    to drop a record or to infer a gap (its ``_drain_messages`` reads it only through
+    ``__getitem__``).
+
+    Faust drops every record below the offset it last read and takes a jump above it for records
+    the log does not have (``_add_gap``: offsets its commit may then skip). Both misfire after a
+    seek back: a record delivered from before the seek sets the read offset past the re-read,
+    whose records are then dropped (seen: a seek back to offset 7 undone by buffered records up
+    to 526, the partition stalled), and the jump counts offsets nobody applied as a gap. The
+    agents see every record instead and keep the order themselves (``sequence``); changelog
+    topics keep Faust's behaviour."""
+
+    def __init__(self, is_changelog: Callable[[str], bool]) -> None:
+        super().__init__()
+        self._is_changelog = is_changelog
+
+    def __missing__(self, tp: TP) -> None:
+        return None
+
+    def __getitem__(self, tp: TP) -> int | None:
+        return super().__getitem__(tp) if self._is_changelog(tp.topic) else None
+
+
 class HoldwatchConsumer(faust_aiokafka.Consumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._read_offset = _ReadOffsets(self._is_changelog)
         self._allowed: set[tuple[str, int, int]] = set()
         # Partitions seen past their end at the last check, with what was seen (see rewind_lost).
         self._past_end: dict[TP, tuple[int, int | None, int | None]] = {}
+
+    def _is_changelog(self, topic: str) -> bool:
+        return topic in self.app.tables.changelog_topics
 
     def _new_consumer_thread(self) -> _ConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)

@@ -76,3 +76,19 @@ def test_a_revoked_partition_starts_afresh() -> None:
     seq.forget({2})
     assert seq.seeks() == []
     assert seq.admit(BOOKINGS_2, 9, 1) is None
+
+
+def test_a_seek_undone_by_records_buffered_before_it_is_made_again() -> None:
+    """Kafka-2 stall: a seek back to 7, then records up to 526 buffered from before it arrived
+    and the re-read never came. Every delivery run with the hole still open seeks again."""
+    seq = OffsetSequence()
+    for offset in range(7):
+        seq.admit(BOOKINGS_2, offset, 1)
+    assert seq.admit(BOOKINGS_2, 235, 1) is not None
+    assert seq.seeks() == [(BOOKINGS_2, 7)]
+    for offset in (236, 300, 526):
+        assert seq.admit(BOOKINGS_2, offset, 1) is not None
+    assert seq.seeks() == [(BOOKINGS_2, 7)]  # once per run, however many
+    assert seq.seeks() == []
+    assert seq.admit(BOOKINGS_2, 7, 1) is None
+    assert seq.accepted() == []

@@ -234,3 +234,23 @@ def test_with_every_input_committed_nothing_more_is_sought(
     fake = FakeCommitted(worker, monkeypatch, {TP("holdwatch.bookings", 0): 57})
     fake.seek()
     assert fake.to_start == []
+
+
+def test_faust_never_drops_an_input_record_below_its_read_offset(default_policy: Any) -> None:
+    """Faust's fetch loop drops a record below the offset it last read, and takes a jump above it
+    for a gap its commit may skip; after a seek back both misfire (records buffered from before
+    the seek reset the read offset past the re-read). For the agents' inputs it reads None: every
+    record is delivered and the agent keeps the order (``sequence``). Changelogs keep Faust's."""
+    from faust.types import TP
+
+    worker = Worker(WorkerConfig(KafkaSettings(), default_policy, clock="event"))
+    consumer = worker.app.consumer
+    changelog = sorted(worker.app.tables.changelog_topics)[0]
+    read = consumer._read_offset
+    read[TP("holdwatch.bookings", 2)] = 526
+    read[TP(changelog, 2)] = 40
+    assert read[TP("holdwatch.bookings", 2)] is None  # what the fetch loop sees
+    assert read.get(TP("holdwatch.bookings", 2)) == 526  # what the lost-log guard sees
+    assert read[TP(changelog, 2)] == 40
+    assert read[TP(changelog, 3)] is None  # never read: Faust's defaultdict(None)
+    read.pop(TP("holdwatch.bookings", 2))  # Faust forgets a revoked partition
