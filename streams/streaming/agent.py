@@ -244,31 +244,38 @@ class CheckpointedAgent(ABC, Generic[S]):
 
     async def _read_holes_again(self) -> None:
         """Seek back to the first offset the consumer did not deliver (``sequence``)."""
-        for (topic, partition), offset in self.sequence.seeks():
-            log.warning(
-                "%s: %s[%d] delivered past offset %d without it; reading from there again",
-                self.name,
-                topic,
-                partition,
-                offset,
-            )
+        consumer = self.app.consumer
+        for seek in self.sequence.seeks():
+            (topic, partition), offset = seek.tp, seek.offset
+            tp = TP(topic, partition)
             try:
-                await self.app.consumer.seek(TP(topic, partition), offset)
+                if seek.first:
+                    earliest = (await consumer.earliest_offsets(tp)).get(tp)
+                    if earliest is not None and earliest > offset:
+                        log.error(
+                            "%s: %s[%d] offsets %d-%d were deleted (retention) before this "
+                            "worker read them; going on from %d",
+                            self.name,
+                            topic,
+                            partition,
+                            offset,
+                            earliest - 1,
+                            earliest,
+                        )
+                        self.sequence.skip_to(seek.tp, earliest)
+                        offset = earliest
+                    else:
+                        log.warning(
+                            "%s: %s[%d] delivered past offset %d without it; reading from there "
+                            "again",
+                            self.name,
+                            topic,
+                            partition,
+                            offset,
+                        )
+                await consumer.seek(tp, offset)
             except Exception:  # revoked meanwhile: its next reading starts afresh
                 log.info("%s: %s[%d] not assigned any more", self.name, topic, partition)
-        for hole in self.sequence.accepted():
-            topic, partition = hole.tp
-            log.error(
-                "%s: %s[%d] has no records at offsets %d-%d (read again %d times): a compacted or "
-                "transactional input? going on from %d",
-                self.name,
-                topic,
-                partition,
-                hole.expected,
-                hole.found - 1,
-                self.sequence.max_reseeks,
-                hole.found,
-            )
 
     async def _checkpoint(self) -> None:
         """Changed state to the table, changelog synced, then the messages acked.

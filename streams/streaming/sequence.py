@@ -16,13 +16,18 @@ applied nor acked) and seeks the partition back to the first missing offset. An 
 expected one is a read again after a seek back: applied again (the engine drops its event by
 ``event_id``; ``commit.InOrderAcks`` forgets the first reading).
 
-A hole that the log really has (a compacted topic, transaction markers, retention deleting
-records under a lagging worker) would come back after every seek: after :data:`MAX_RESEEKS`
-seeks it is accepted when found again, and the caller logs it as an error. Records buffered from
-before a seek arrive as holes too: each delivery run seeks again until the re-read comes
-(at most one seek per topic-partition per run). The first
-offset of a generation is taken as it comes: where a partition starts is the consumer's seek
-(``transport._ConsumerThread.seek_to_committed``).
+Records buffered from before a seek arrive as holes too, and during a rebalance's recovery the
+re-read may be dropped again: each delivery run with the hole still open seeks again (at most
+once per topic-partition per run) until the missing offset comes.
+
+A hole is never taken as the log's own, with one exception: records deleted by retention before
+this worker read them (the missing offset is below the partition's first; the agent asks the
+broker, :meth:`OffsetSequence.skip_to`, and logs an error). Holdwatch's input and facts topics are
+written without transactions and not compacted, so their offsets are consecutive; a topic that
+is (transaction markers take offsets) would make its partitions seek for ever, which the logs
+show, rather than let the worker apply events past records it never read.
+The first offset of a generation is taken as it comes: where a partition starts is the
+consumer's seek (``transport._ConsumerThread.seek_to_committed``).
 
 Pure Python: the agent feeds offsets in and performs the seeks it is asked for.
 """
@@ -33,10 +38,6 @@ from dataclasses import dataclass
 
 #: (topic, partition)
 TopicPartition = tuple[str, int]
-
-#: Seeks back to the same missing offset before a hole found again at the same offset is taken
-#: as the log's own (records buffered from before a seek also count one, so not 1).
-MAX_RESEEKS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,19 +53,25 @@ class Hole:
 class _Reseek:
     hole: Hole
     sought: int = 0  # seeks back done for this hole
-    pending: bool = False  # a seek asked for and not yet done
+    pending: bool = True  # a seek asked for and not yet done
+
+
+@dataclass(frozen=True, slots=True)
+class Seek:
+    """Read ``tp`` again from ``offset``; ``first``: the first seek for this hole."""
+
+    tp: TopicPartition
+    offset: int
+    first: bool
 
 
 class OffsetSequence:
     """Per input topic-partition, the next offset the agent must be given (one generation)."""
 
-    def __init__(self, max_reseeks: int = MAX_RESEEKS) -> None:
-        self.max_reseeks = max_reseeks
+    def __init__(self) -> None:
         self.generation: int | None = -1  # the consumer generation the offsets belong to
         self._next: dict[TopicPartition, int] = {}
         self._reseeks: dict[TopicPartition, _Reseek] = {}
-        #: Holes accepted as the log's own since the last :meth:`accepted` call.
-        self._accepted: list[Hole] = []
 
     def admit(self, tp: TopicPartition, offset: int, generation: int | None) -> Hole | None:
         """None: apply the message at ``offset``. A :class:`Hole`: leave it alone; offsets are
@@ -77,22 +84,15 @@ class OffsetSequence:
             self._reseeks.pop(tp, None)
             self._next[tp] = offset + 1
             return None
-        reseek = self._reseeks.get(tp)
         hole = Hole(tp, expected, offset)
+        reseek = self._reseeks.get(tp)
         if reseek is None or reseek.hole.expected != expected:
-            self._reseeks[tp] = _Reseek(hole, pending=True)
-            return hole
-        if offset == reseek.hole.found and reseek.sought >= self.max_reseeks:
-            del self._reseeks[tp]
-            self._next[tp] = offset + 1
-            self._accepted.append(hole)
-            return None
-        # Seek again: this may be a record buffered from before the last seek (then the seek is
-        # one too many, and harmless), or the last seek was undone by such a record.
-        reseek.pending = True
+            self._reseeks[tp] = _Reseek(hole)
+        else:
+            reseek.pending = True  # buffered from before the last seek, or that seek undone
         return hole
 
-    def seeks(self) -> list[tuple[TopicPartition, int]]:
+    def seeks(self) -> list[Seek]:
         """The seeks back to perform now, each marked done (one that cannot be made, the
         partition revoked meanwhile, is moot: the next generation starts afresh)."""
         out = []
@@ -100,13 +100,13 @@ class OffsetSequence:
             if reseek.pending:
                 reseek.pending = False
                 reseek.sought += 1
-                out.append((tp, reseek.hole.expected))
+                out.append(Seek(tp, reseek.hole.expected, reseek.sought == 1))
         return out
 
-    def accepted(self) -> list[Hole]:
-        """Holes taken as the log's own since the last call (to be logged)."""
-        out, self._accepted = self._accepted, []
-        return out
+    def skip_to(self, tp: TopicPartition, offset: int) -> None:
+        """The records of ``tp`` below ``offset`` are gone (retention): expect ``offset`` next."""
+        self._reseeks.pop(tp, None)
+        self._next[tp] = offset
 
     def forget(self, partitions: set[int]) -> None:
         """Revoked partitions: their next reading starts wherever the consumer puts it."""

@@ -372,9 +372,12 @@ def test_a_delivery_run_ends_once_after_its_outputs_and_barriers(log: Log) -> No
 
 
 class SeekingConsumer(FakeConsumer):
-    def __init__(self, log: Log) -> None:
+    def __init__(self, log: Log, earliest: int = 0) -> None:
         super().__init__()
-        self.log = log
+        self.log, self.earliest = log, earliest
+
+    async def earliest_offsets(self, *tps: Any) -> dict[Any, int]:
+        return {tp: self.earliest for tp in tps}
 
     async def seek(self, tp: Any, offset: int) -> None:
         self.log.append(f"seek {tp.topic}:{tp.partition}@{offset}")
@@ -397,3 +400,17 @@ def test_a_message_delivered_past_a_hole_is_left_alone_and_the_hole_read_again(l
         "ack in:2@1",
         "ack in:2@2",
     ]
+
+
+def test_records_deleted_by_retention_before_they_were_read_are_gone_on_the_brokers_word(
+    log: Log,
+) -> None:
+    """A lagging worker whose next offset the broker has deleted: the hole is the log's own from
+    the partition's first offset (an error in the log), not sought for ever."""
+    app = FakeApp(log)
+    app.consumer = SeekingConsumer(log, earliest=30)
+    agent = Echo(app, log)
+    drive(agent, app, FakeStream(events((2, 0), (2, 40)), log))
+    assert "seek in:2@30" in log
+    drive(agent, app, FakeStream(events((2, 30)), log))
+    assert "delivered b30" in log
