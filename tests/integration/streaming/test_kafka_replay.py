@@ -15,7 +15,7 @@ from streams.generate import generate
 from streams.kafka.settings import KafkaSettings
 from streams.policy.load import load_policy
 from streams.streaming.app import WorkerConfig
-from streams.streaming.kafka_replay import KafkaReplay, ReplayTimeout
+from streams.streaming.kafka_replay import KafkaReplay
 from streams.streaming.run import WorkerProcess, create_topics, event_worker_args
 from tests.integration.brokers import BROKERS, running_broker, worker_flags
 from tests.integration.streaming.conftest import WorkerFactory
@@ -39,31 +39,16 @@ def kafka_replay(
     return alerts, dead
 
 
-#: Open finding (docs/reliability.md, "Two workers: the rebalance at start"): with two workers on
-#: Apache Kafka and both cores saturated by other work, events a worker applied just before the
-#: second worker's rebalance (partitions it kept) can be missing afterwards: lost or invented
-#: alerts. Two causes found and fixed (acks of skipped messages committed; messages applied after
-#: a rebalance began); with both fixes about 1 run in 12 under that load still differs, and it
-#: failed in one full CI run of this round as well (0 of 54 loop runs at ordinary load). Both stay visible as an expected failure of this one case; kafka-1, tansu-1 and
-#: tansu-2 must match exactly.
-TWO_WORKER_STALL = pytest.mark.xfail(
-    raises=(ReplayTimeout, AssertionError),
-    strict=False,
-    reason="open: a two-worker rebalance on Apache Kafka can lose events (mostly under CPU load)",
-)
-
-
 @pytest.mark.parametrize("workers", [1, 2])
 def test_the_kafka_path_gives_the_in_process_alerts(
     settings: KafkaSettings,
     start_worker: WorkerFactory,
     generated: list[bytes],
     workers: int,
-    broker_kind: str,
-    request: pytest.FixtureRequest,
 ) -> None:
-    if broker_kind == "kafka" and workers == 2:
-        request.applymarker(TWO_WORKER_STALL)
+    """With two workers the second one's join rebalances the first while events flow: the
+    partitions it keeps are revoked, recovered and read again (docs/reliability.md, "Two
+    workers: the rebalance at start")."""
     for _ in range(workers):
         start_worker("--clock", "event")
     expected, summary, _ = replay(load_policy(), generated)
