@@ -194,10 +194,11 @@ class CheckpointedAgent(ABC, Generic[S]):
         if self.fetched_before_rebalance(message):
             return  # neither applied nor settled: its owner now reads it from the committed offset
         partition = message.partition
-        if self.sequence.admit((message.topic, partition), message.offset, message.generation_id):
+        tp = (message.topic, partition)
+        if self.sequence.admit(tp, message.offset, message.generation_id):
             return  # offsets missing before it: neither applied nor settled, read again (sequence)
         state = self.state(partition)
-        self.acks.received((message.topic, partition), message.offset)
+        self.acks.received(tp, message.offset)
         self.handle(state, event)
         self._touched[partition] = (state, event)
 

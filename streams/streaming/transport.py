@@ -51,6 +51,8 @@ from faust.types.transports import TransportT
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    consumer: HoldwatchConsumer  # its maker (``HoldwatchConsumer._new_consumer_thread``)
+
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         app = self.app
@@ -70,9 +72,9 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         committed = await super().seek_to_committed()
         if self.app.conf.consumer_auto_offset_reset != "earliest":
             return committed
-        changelogs = self.app.tables.changelog_topics  # recovery positions those itself
+        is_changelog = self.consumer.is_changelog  # recovery positions those itself
         fresh = [
-            tp for tp, offset in committed.items() if not offset and tp.topic not in changelogs
+            tp for tp, offset in committed.items() if not offset and not is_changelog(tp.topic)
         ]
         if fresh:
             await self.seek_to_beginning(*fresh)
@@ -109,13 +111,20 @@ class _ReadOffsets(dict[TP, "int | None"]):
 class HoldwatchConsumer(faust_aiokafka.Consumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._read_offset = _ReadOffsets(self._is_changelog)
+        self._changelog: dict[str, bool] = {}  # topic -> is it a table's changelog
+        self._read_offset = _ReadOffsets(self.is_changelog)
         self._allowed: set[tuple[str, int, int]] = set()
         # Partitions seen past their end at the last check, with what was seen (see rewind_lost).
         self._past_end: dict[TP, tuple[int, int | None, int | None]] = {}
 
-    def _is_changelog(self, topic: str) -> bool:
-        return topic in self.app.tables.changelog_topics
+    def is_changelog(self, topic: str) -> bool:
+        """Whether ``topic`` is a table's changelog (asked per fetched record, so remembered:
+        Faust builds a new set for ``changelog_topics`` on every call; the tables are all
+        declared when the worker is built, before any record is fetched)."""
+        known = self._changelog.get(topic)
+        if known is None:
+            known = self._changelog[topic] = topic in self.app.tables.changelog_topics
+        return known
 
     def _new_consumer_thread(self) -> _ConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
