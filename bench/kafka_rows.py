@@ -46,6 +46,60 @@ def vm_hwm(pid: int) -> int | None:
     return None
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time a running process has used so far (``/proc/PID/stat``)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    # after the command: state is field 3, utime and stime are fields 14 and 15 (man 5 proc)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuWindow:
+    """CPU seconds each process used between two moments, as cores busy over that window.
+
+    The worker rows' figure is bound by the machine as well as by the worker: on 2 cores, a
+    run whose worker, broker and reader together keep C cores busy can scale by at most 2/C with
+    more workers. Sampling the processes' CPU clocks at the measured window's ends shows C."""
+
+    def __init__(self, pids: dict[str, int | None]) -> None:
+        self.pids = {name: pid for name, pid in pids.items() if pid}
+        self.start: dict[str, float] = {}
+        self.end: dict[str, float] = {}
+        self.wall: list[float] = []
+
+    def _sample(self) -> dict[str, float]:
+        out = {"reader": time.process_time()}
+        for name, pid in self.pids.items():
+            used = cpu_seconds(pid)
+            if used is not None:
+                out[name] = used
+        return out
+
+    def begin(self) -> None:
+        self.start = self._sample()
+        self.wall = [time.perf_counter()]
+
+    def mark_end(self) -> None:
+        self.end = self._sample()
+        self.wall[1:] = [time.perf_counter()]
+
+    def cores(self) -> dict[str, float]:
+        """Cores busy per process over the window (CPU seconds / wall seconds), and in all."""
+        if len(self.wall) < 2 or self.wall[1] <= self.wall[0]:
+            return {}
+        span = self.wall[1] - self.wall[0]
+        out = {
+            name: round((self.end[name] - self.start[name]) / span, 2)
+            for name in self.start
+            if name in self.end
+        }
+        out["total"] = round(sum(out.values()), 2)
+        return out
+
+
 class Produced:
     def __init__(
         self, settings: Any, run_id: str, events: int, messages: int, seconds: float
@@ -259,8 +313,13 @@ def run_workers(
     workdir: Path,
     timeout: float,
     timing: tuple[str, ...] = (),
+    broker_pid: int | None = None,
 ) -> dict[str, Any]:
-    """Start ``workers`` Holdwatch workers on pre-produced topics; time start barrier -> end barrier."""
+    """Start ``workers`` Holdwatch workers on pre-produced topics; time start barrier -> end barrier.
+
+    Also records the cores the workers, the broker (``broker_pid``) and this reader kept busy
+    over that window (``cores``), and when each partition's start and end barrier came back
+    relative to the first (``barrier_spread``): a worker stalled on one partition shows there."""
     from streams.streaming.kafka_replay import OutputReader
     from streams.streaming.run import WorkerProcess, event_worker_args
 
@@ -268,6 +327,9 @@ def run_workers(
     dead: list[dict[str, Any]] = []
     first_start: list[float] = []
     last_end: list[float] = []
+    window = CpuWindow({"broker": broker_pid})
+    started_at: list[float] = []
+    ended_at: list[float] = []
 
     class TimedReader(OutputReader):
         """The topics are fresh, so every record belongs to this run. Events were produced before
@@ -278,12 +340,18 @@ def run_workers(
             before = (len(self.started), len(self.ended))
             if not first_start and record.value:
                 first_start.append(time.perf_counter())
+                window.begin()
             self.started.add(tp)
             super()._handle(tp, record)
-            if len(self.started) > before[0] and not first_start:
-                first_start.append(time.perf_counter())
+            if len(self.started) > before[0]:
+                started_at.append(time.perf_counter())
+                if not first_start:
+                    first_start.append(started_at[-1])
+                    window.begin()
             if len(self.ended) > before[1]:
                 last_end[:] = [time.perf_counter()]
+                ended_at.append(last_end[0])
+                window.mark_end()
 
     reader = TimedReader(produced.settings, produced.run_id, alerts.append, dead.append)
     reader.start()
@@ -295,6 +363,8 @@ def run_workers(
         ).start()
         for i in range(workers)
     ]
+    for i, proc in enumerate(procs):
+        window.pids[f"worker{i + 1}"] = proc.proc.pid if proc.proc is not None else 0
     peaks: list[int] = []
     try:
         deadline = time.monotonic() + timeout
@@ -326,6 +396,11 @@ def run_workers(
         "dead_letters": len(dead),
         "ended_partitions": len(reader.ended),
         "partitions": len(reader.partitions),
+        "cores": window.cores(),
+        "barrier_spread": {
+            "starts_s": [round(t - first_start[0], 2) for t in started_at] if first_start else [],
+            "ends_s": [round(t - first_start[0], 2) for t in ended_at] if first_start else [],
+        },
     }
 
 

@@ -25,10 +25,11 @@ TRAVIS = (
     REPO.parent / "shared" / "data" / "travis-county" / "travis_detainer_history_2016-10-04.csv.gz"
 )
 
+#: Issue 15's targets, each a ratio within one run (absolute rates move with the machine's load).
 TARGETS = {
-    "inproc_eps": 250_000,
-    "inproc_ratio": 0.40,
-    "faust_ratio": 0.90,
+    "inproc_ratio": 0.10,  # in-process replay / parse-only
+    "faust_ratio": 0.45,  # one Holdwatch worker / bare counting Faust agent
+    "scaling": 1.7,  # two workers / one
     "bytes_per_case": 1024,
 }
 
@@ -190,12 +191,7 @@ def inprocess_rows(
         )
     )
     ratio = round(replay_eps / parse_eps, 3) if replay_eps and parse_eps else None
-    met = bool(
-        ratio
-        and replay_eps
-        and ratio >= TARGETS["inproc_ratio"]
-        and replay_eps >= TARGETS["inproc_eps"]
-    )
+    met = bool(ratio and ratio >= TARGETS["inproc_ratio"])
     rows.append(
         row(
             "in-process replay, all rules (holdwatch replay)",
@@ -206,10 +202,26 @@ def inprocess_rows(
             peak_rss_mb=mb(replay["peak_rss_bytes"]),
             ceiling="parse-only",
             ratio=ratio,
-            target=">= 250,000 ev/s and >= 40% of parse-only",
+            target=f">= {TARGETS['inproc_ratio']:.2f} of parse-only",
             met=met,
             note=f"latency = decode + engine.process per event, first {latency['events']:,} events; "
             f"{replay['alerts']:,} alerts",
+        )
+    )
+    cpu = child("cpu", log)
+    detail.update(cpu=cpu)
+    rows.append(
+        row(
+            "in-process replay / parse-only by CPU time (one process)",
+            events=cpu["events"],
+            peak_rss_mb=mb(cpu["peak_rss_bytes"]),
+            ceiling="parse-only CPU",
+            ratio=round(cpu["ratio"], 3),
+            target=f">= {TARGETS['inproc_ratio']:.2f} of parse-only",
+            met=cpu["ratio"] >= TARGETS["inproc_ratio"],
+            note=f"CPU seconds: parse-only {cpu['parse_cpu_seconds']:.2f} (best of 3), replay "
+            f"{cpu['replay_cpu_seconds']:.2f}; moves less than the wall-clock ratio when other "
+            "jobs share the cores",
         )
     )
     long_mem = child("memory", log)
@@ -326,10 +338,10 @@ def kafka_rows(
         }
         raw = k.run_raw(one, args.timeout)
         bare = k.run_bare_faust(one, workdir, args.timeout, timing)
-        w1 = k.run_workers(one, 1, workdir, args.timeout, timing)
+        w1 = k.run_workers(one, 1, workdir, args.timeout, timing, broker_process.pid)
         with prefix_log.open("rb") as lines:
             two = k.preproduce(broker.bootstrap, f"b2{stamp}.", lines)
-        w2 = k.run_workers(two, 2, workdir, args.timeout, timing)
+        w2 = k.run_workers(two, 2, workdir, args.timeout, timing, broker_process.pid)
         quix = (
             None
             if args.skip_quix
@@ -369,6 +381,8 @@ def kafka_rows(
         detail[name] = {k2: v for k2, v in result.items() if k2 != "alerts"}
         detail[name]["alerts"] = len(keys)
         ratio = _ratio(rate, ceiling_eps)
+        goal = TARGETS["faust_ratio"] if ceiling == "bare Faust" else TARGETS["scaling"]
+        cores = result["cores"]
         rows.append(
             row(
                 name,
@@ -377,14 +391,10 @@ def kafka_rows(
                 peak_rss_mb=mb(result["peak_rss_bytes"]),
                 ceiling=ceiling,
                 ratio=ratio,
-                target=">= 90% of bare Faust" if ceiling == "bare Faust" else "~2 on 2 cores",
-                met=(
-                    bool(ratio and ratio >= TARGETS["faust_ratio"])
-                    if ceiling == "bare Faust"
-                    else None
-                ),
+                target=f">= {goal} of {ceiling}",
+                met=bool(ratio and ratio >= goal),
                 note=f"alerts {'==' if same else '!='} in-process ({len(keys)} vs {len(ref_keys)}); "
-                f"complete={result['complete']}"
+                f"complete={result['complete']}; cores busy {_cores(cores)}"
                 + (
                     f"; peak RSS each {[mb(p) for p in result['peak_rss_each']]} MiB"
                     if len(result["peak_rss_each"]) > 1
@@ -392,10 +402,28 @@ def kafka_rows(
                 ),
             )
         )
+    one_core = w1["cores"].get("total")
+    cpus = os.cpu_count() or 1
+    if one_core:
+        # The machine's bound on scaling: the one-worker run kept `one_core` cores busy (worker,
+        # broker, reader); with the same CPU per event, `cpus` cores allow at most cpus/one_core.
+        detail["scaling_bound"] = round(cpus / one_core, 2)
+        rows[-1]["note"] += (
+            f"; this machine bounds scaling at {cpus}/{one_core} = {cpus / one_core:.2f}x "
+            "(the one-worker run's cores busy, every process included)"
+        )
     if quix is not None:
         detail["quix"] = {k2: v for k2, v in quix.items() if k2 != "alerts"}
         rows.append(quix_row(quix, reference, prefix_log, w1_eps, n))
     return rows, detail
+
+
+def _cores(cores: dict[str, float]) -> str:
+    """``{"worker1": 0.9, "broker": 0.3, ...}`` as ``worker1 0.90 + broker 0.30 ... = 1.25``."""
+    if not cores:
+        return "n/a"
+    parts = " + ".join(f"{name} {used:.2f}" for name, used in cores.items() if name != "total")
+    return f"{parts} = {cores['total']:.2f}"
 
 
 def _ratio(value: float | None, ceiling: float | None) -> float | None:

@@ -1,0 +1,57 @@
+"""The Kafka rows' CPU accounting: cores busy per process over the measured window."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from bench.kafka_rows import CpuWindow, cpu_seconds
+from bench.run import _cores
+
+
+def _burn(seconds: float) -> None:
+    until = time.process_time() + seconds
+    while time.process_time() < until:
+        pass
+
+
+def test_cpu_seconds_reads_a_running_process_and_none_for_a_gone_one() -> None:
+    before = cpu_seconds(os.getpid())
+    _burn(0.2)
+    after = cpu_seconds(os.getpid())
+    assert before is not None and after is not None
+    assert after - before >= 0.15  # clock ticks are 10 ms
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    assert cpu_seconds(gone.pid) is None
+
+
+def test_the_window_shows_a_busy_child_as_about_one_core_and_sums_the_processes() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)  # past the interpreter's start-up
+        window = CpuWindow({"busy": child.pid, "absent": None})
+        window.begin()
+        time.sleep(1.0)
+        window.mark_end()
+    finally:
+        child.kill()
+        child.wait()
+    cores = window.cores()
+    assert set(cores) == {"reader", "busy", "total"}  # no entry for a process not given
+    assert 0.3 <= cores["busy"] <= 1.05  # one core at most; less when the machine is shared
+    assert cores["reader"] < 0.2  # this process slept
+    assert cores["total"] == round(cores["reader"] + cores["busy"], 2)
+
+
+def test_an_unfinished_window_reports_nothing_and_the_note_says_so() -> None:
+    window = CpuWindow({})
+    assert window.cores() == {}
+    window.begin()
+    assert window.cores() == {}
+    assert _cores({}) == "n/a"
+    assert _cores({"worker1": 0.9, "broker": 0.25, "total": 1.15}) == (
+        "worker1 0.90 + broker 0.25 = 1.15"
+    )
