@@ -51,6 +51,12 @@ STAGES = ("validated", "processed", "decided", "alert_produced")
 EVENT_LAG_BUCKETS = (0.1, 0.5, 1, 5, 10, 30, 60, 300, 600, 1800, 3600)
 # 1 s is the live-mode promise for deadline alerts.
 DEADLINE_LAG_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
+#: Why a worker read input records again (``holdwatch_input_reread``): ``hole``, the consumer
+#: skipped offsets and the agent sought back (nothing lost: docs/reliability.md, "Two workers");
+#: ``retention``, the missing records were deleted before the worker read them (lost); ``lost_log``,
+#: the broker lost a partition's log and the worker reads it from its start (its unacknowledged
+#: records went with the log). The last two mean events this worker never saw: they page.
+REREAD_REASONS = ("hole", "retention", "lost_log")
 #: The event label: the contract's types, and ``unknown`` for an input that never had a valid one.
 EVENT_TYPES = (*vocabulary.EVENT_TYPES, "unknown")
 #: A partition's clock counts as live while its watermark is within this of the wall clock:
@@ -143,6 +149,16 @@ class WorkerMetrics:
             buckets=DEADLINE_LAG_BUCKETS,
             registry=registry,
         )
+        self.reread = Counter(
+            "holdwatch_input_reread",
+            "Input topic-partitions read again: offsets the consumer skipped (hole), records "
+            "deleted by retention before they were read (retention), a log the broker lost "
+            "(lost_log)",
+            ["reason"],
+            registry=registry,
+        )
+        for reason in REREAD_REASONS:
+            self.reread.labels(reason)
         self.open_cases = Gauge(
             "holdwatch_open_cases", "Cases held in memory by this worker", registry=registry
         )

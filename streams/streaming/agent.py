@@ -31,6 +31,7 @@ import orjson
 from faust.types import TP, EventT, TableT, TopicT
 
 from streams.engine.alerts import Alert
+from streams.observability.metrics import WorkerMetrics
 from streams.streaming import commit
 from streams.streaming import control as ctl
 from streams.streaming import headers as hdr
@@ -102,9 +103,12 @@ class CheckpointedAgent(ABC, Generic[S]):
         table: TableT[bytes, bytes],
         outputs: Outputs,
         timing: AgentTiming,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.app = app
         self.name = name
+        self.metrics = metrics
+        self.observed = metrics.run() if metrics is not None else None  # this run's, published
         self.table = table
         self.outputs = outputs
         self.changelog = commit.Changelog(table)  # what write_state writes through
@@ -265,7 +269,9 @@ class CheckpointedAgent(ABC, Generic[S]):
                         )
                         self.sequence.skip_to(seek.tp, earliest)
                         offset = earliest
+                        self._count_reread("retention")
                     else:
+                        self._count_reread("hole")
                         log.warning(
                             "%s: %s[%d] delivered past offset %d without it; reading from there "
                             "again",
@@ -277,6 +283,10 @@ class CheckpointedAgent(ABC, Generic[S]):
                 await consumer.seek(tp, offset)
             except Exception:  # revoked meanwhile: its next reading starts afresh
                 log.info("%s: %s[%d] not assigned any more", self.name, topic, partition)
+
+    def _count_reread(self, reason: str) -> None:
+        if self.metrics is not None:
+            self.metrics.reread.labels(reason).inc()
 
     async def _checkpoint(self) -> None:
         """Changed state to the table, changelog synced, then the messages acked.

@@ -237,6 +237,8 @@ class Worker:
         topics = self.rules.topics | self.jurisdictions.topics
         lost = {(tp.topic, tp.partition) for tp in await consumer.rewind_lost(topics)}
         if lost:
+            if self.metrics is not None:
+                self.metrics.reread.labels("lost_log").inc(len(lost))
             for agent in (self.rules, self.jurisdictions):
                 agent.acks.forget(lost.__contains__)
             for key in lost:

@@ -251,11 +251,9 @@ class JurisdictionAgent(CheckpointedAgent[JurisdictionPartition]):
         table = app.Table(
             TABLE, default=None, partitions=partitions, key_type=bytes, value_type=bytes
         )
-        super().__init__(app, "holdwatch-jurisdictions", facts, table, outputs, timing)
+        super().__init__(app, "holdwatch-jurisdictions", facts, table, outputs, timing, metrics)
         self.policy = policy
         self.sources = partitions
-        self.metrics = metrics
-        self.observed = metrics.run() if metrics is not None else None  # this run's, published
         self.live = live
         self.facts_name = facts.get_topic_name()
         self.signer = ctl.BodySigner(outputs.control)

@@ -49,7 +49,7 @@ class RulesAgent(CheckpointedAgent[PartitionDriver]):
         wall_clock: Clock | None = None,
         metrics: WorkerMetrics | None = None,
     ) -> None:
-        super().__init__(app, "holdwatch-rules", inputs, cases, outputs, timing)
+        super().__init__(app, "holdwatch-rules", inputs, cases, outputs, timing, metrics)
         self.policy = policy
         self.partition_count = partitions
         self.input_names = list(inputs.topics)
@@ -57,8 +57,6 @@ class RulesAgent(CheckpointedAgent[PartitionDriver]):
         self.facts = facts
         self.wall_clock = wall_clock  # live mode only
         self.live = wall_clock is not None
-        self.metrics = metrics
-        self.observed = metrics.run() if metrics is not None else None  # this run's, published
         self.decoder = Decoder()
         self.positions: dict[tuple[str, int], int] = {}  # last processed offset per input tp
         self._alerts: list[Alert] = []  # emitted by the engines, drained by ``handle``

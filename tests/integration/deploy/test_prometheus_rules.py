@@ -35,6 +35,7 @@ CONTRACT_METRICS = {
     "holdwatch_broker_last_fetch_timestamp_seconds",
     "holdwatch_messages_received",
     "holdwatch_rebalances",
+    "holdwatch_input_reread",
 }
 REQUIRED_ALERTS = {
     "HoldLimitExceeded",
@@ -49,6 +50,7 @@ REQUIRED_ALERTS = {
     "DeadlineAlertLate",
     "BrokerUnreachable",
     "WatermarkStalled",
+    "InputRecordsLost",
 }
 #: Always firing by design (a dead man's switch): it has no quiet case, and its severity is
 #: "none" (its own route, never a human's receiver).

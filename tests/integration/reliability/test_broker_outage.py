@@ -23,12 +23,14 @@ auto-creation would give, so it does not matter who comes first).
 from __future__ import annotations
 
 import time
+import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from streams.contract import timestamps
 from streams.kafka.broker import BrokerProcess, EmbeddedBroker, free_port
@@ -152,6 +154,19 @@ def test_worker_and_replay_tool_through_a_30_second_broker_outage(
         broker.close()
 
 
+def _reread_counts(port: int) -> dict[str, float]:
+    """``holdwatch_input_reread_total`` by reason, from the worker's /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return {
+        sample.labels["reason"]: sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "holdwatch_input_reread"
+        for sample in family.samples
+        if sample.name.endswith("_total")
+    }
+
+
 def test_an_input_log_lost_under_a_running_worker_is_read_again_from_its_start(
     tmp_path: Path,
 ) -> None:
@@ -174,7 +189,11 @@ def test_an_input_log_lost_under_a_running_worker_is_read_again_from_its_start(
     broker = _broker(kind, port, tmp_path).start()
     settings = fresh_topics([broker.bootstrap], load_policy(), tag="l")
     log = tmp_path / "worker.log"
-    flags = [*event_worker_args(None, "--checkpoint-interval", "0.5"), *worker_flags(kind)]
+    metrics_port = free_port()
+    flags = [
+        *event_worker_args(metrics_port, "--checkpoint-interval", "0.5"),
+        *worker_flags(kind),
+    ]
     worker = WorkerProcess(settings, flags, log).start()
     try:
         _same_as_in_process(settings, "bk-before", BEFORE)
@@ -195,6 +214,10 @@ def test_an_input_log_lost_under_a_running_worker_is_read_again_from_its_start(
         _same_as_in_process(settings, "bk-after", AFTER)
         assert worker.running
         assert "lost its log" in log.read_text("utf-8", "replace")
+        # and it pages (InputRecordsLost): the records it had not acknowledged went with the log
+        reread = _reread_counts(metrics_port)
+        assert reread["lost_log"] >= 1
+        assert set(reread) == {"hole", "retention", "lost_log"}
     finally:
         worker.stop()
         broker.close()

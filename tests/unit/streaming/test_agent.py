@@ -10,7 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import pytest
+from prometheus_client import CollectorRegistry
 
+from streams.observability.metrics import REREAD_REASONS, WorkerMetrics
+from streams.policy.load import load_policy
 from streams.streaming import control as ctl
 from streams.streaming.agent import AgentTiming, CheckpointedAgent, Outputs
 from streams.streaming.app import Worker, WorkerConfig
@@ -141,7 +144,14 @@ class Echo(CheckpointedAgent[Counter]):
     """Every message an alert; offsets in ``hold`` are held until the next message settles them
     (as the watermark merge does); a message at offset 99 completes the barrier ``run``."""
 
-    def __init__(self, app: FakeApp, log: Log, hold: set[int] = frozenset(), lag: int = 0) -> None:  # type: ignore[assignment]
+    def __init__(
+        self,
+        app: FakeApp,
+        log: Log,
+        hold: set[int] = frozenset(),  # type: ignore[assignment]
+        lag: int = 0,
+        metrics: WorkerMetrics | None = None,
+    ) -> None:
         self.log = log
         self.hold = hold
         outputs = Outputs(
@@ -151,7 +161,7 @@ class Echo(CheckpointedAgent[Counter]):
             checkpoint_interval=0.0, max_batch=1000, checkpoint_messages=10, changelog_sync=False
         )
         table = FakeTable(log, lag)
-        super().__init__(app, "echo", FakeTopic(TOPIC, log), table, outputs, timing)  # type: ignore[arg-type]
+        super().__init__(app, "echo", FakeTopic(TOPIC, log), table, outputs, timing, metrics)  # type: ignore[arg-type]
 
     def open(self, partition: int) -> Counter:
         self.log.append(f"open p{partition}")
@@ -383,13 +393,32 @@ class SeekingConsumer(FakeConsumer):
         self.log.append(f"seek {tp.topic}:{tp.partition}@{offset}")
 
 
-def test_a_message_delivered_past_a_hole_is_left_alone_and_the_hole_read_again(log: Log) -> None:
+def reread(metrics: WorkerMetrics) -> dict[str, float]:
+    """``holdwatch_input_reread_total`` by reason."""
+    return {
+        reason: metrics.registry.get_sample_value(
+            "holdwatch_input_reread_total", {"reason": reason}
+        )
+        or 0.0
+        for reason in REREAD_REASONS
+    }
+
+
+@pytest.fixture
+def metrics() -> WorkerMetrics:
+    return WorkerMetrics(CollectorRegistry(), load_policy())
+
+
+def test_a_message_delivered_past_a_hole_is_left_alone_and_the_hole_read_again(
+    log: Log, metrics: WorkerMetrics
+) -> None:
     """Kafka-2 trace on Apache Kafka: Faust delivered offset 0, dropped 1 during the rebalance
     and delivered 2 onwards; the agent applied 2 and the event at 1 was lost for good. Now 2 is
-    neither applied nor acked, the partition is read again from 1, and 1 and 2 both count."""
+    neither applied nor acked, the partition is read again from 1, and 1 and 2 both count. The
+    metrics count one hole read again (nothing lost: no page)."""
     app = FakeApp(log)
     app.consumer = SeekingConsumer(log)
-    agent = Echo(app, log)
+    agent = Echo(app, log, metrics=metrics)
     drive(agent, app, FakeStream(events((2, 0), (2, 2)), log))
     assert "seek in:2@1" in log
     assert "delivered b2" not in log
@@ -400,17 +429,20 @@ def test_a_message_delivered_past_a_hole_is_left_alone_and_the_hole_read_again(l
         "ack in:2@1",
         "ack in:2@2",
     ]
+    assert reread(metrics) == {"hole": 1, "retention": 0, "lost_log": 0}
 
 
 def test_records_deleted_by_retention_before_they_were_read_are_gone_on_the_brokers_word(
-    log: Log,
+    log: Log, metrics: WorkerMetrics
 ) -> None:
     """A lagging worker whose next offset the broker has deleted: the hole is the log's own from
-    the partition's first offset (an error in the log), not sought for ever."""
+    the partition's first offset (an error in the log, and ``retention`` counted: the
+    InputRecordsLost page), not sought for ever."""
     app = FakeApp(log)
     app.consumer = SeekingConsumer(log, earliest=30)
-    agent = Echo(app, log)
+    agent = Echo(app, log, metrics=metrics)
     drive(agent, app, FakeStream(events((2, 0), (2, 40)), log))
     assert "seek in:2@30" in log
     drive(agent, app, FakeStream(events((2, 30)), log))
     assert "delivered b30" in log
+    assert reread(metrics) == {"hole": 0, "retention": 1, "lost_log": 0}
