@@ -72,8 +72,8 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:
-        print(format % args, file=sys.stderr)
+    def log_message(self, fmt: str, *args: object) -> None:
+        print(fmt % args, file=sys.stderr)
 
 
 def main() -> None:

@@ -90,6 +90,7 @@ class AgentTiming:
     max_batch: int
     checkpoint_messages: int
     changelog_sync: bool
+    linger: float  # a run is delivered no sooner than this after its first message (commit.py)
 
 
 class CheckpointedAgent(ABC, Generic[S]):
@@ -129,6 +130,7 @@ class CheckpointedAgent(ABC, Generic[S]):
             interval=timing.checkpoint_interval,
             max_batch=timing.max_batch,
             max_messages=timing.checkpoint_messages,
+            linger=timing.linger,
         )
         app.agent(topic, name=name)(self._run)
         app.timer(

@@ -116,9 +116,17 @@ class Cadence:
     """When an agent delivers and when it checkpoints; the agent says how.
 
     :meth:`drive` runs the agent's message loop: each message is processed (synchronously) under
-    :attr:`lock`, then outputs are delivered when the input buffer is empty. A timer awaits
-    :meth:`when_idle` so a stream that went quiet is still checkpointed. ``deliver`` and
+    :attr:`lock`, then outputs are delivered when the input buffer is empty, but not before the
+    run is ``linger`` seconds old: a timer delivers it then if no message came meanwhile. A timer
+    awaits :meth:`when_idle` so a stream that went quiet is still checkpointed. ``deliver`` and
     ``checkpoint`` run under the lock.
+
+    Why the linger: Faust hands the stream one message at a time (its fetcher awaits each
+    hand-over), so the buffer is empty after nearly every message even with a backlog. Delivering
+    at every empty buffer made runs of 1.06 messages on average (25,000 runs for 26,583 messages
+    of the bench's 20,000-event log), and each run pays for its sends, its jurisdiction-fact
+    message, its metrics and its barrier checks. A few milliseconds gather a backlog into one run;
+    alerts leave at most ``linger`` later (live deadline alerts have a 1 s budget).
     """
 
     def __init__(
@@ -129,16 +137,21 @@ class Cadence:
         interval: float,
         max_batch: int,
         max_messages: int,
+        linger: float = 0.0,
     ) -> None:
         self.deliver = deliver
         self.checkpoint = checkpoint
         self.interval = interval
         self.max_batch = max_batch
         self.max_messages = max_messages
+        self.linger = linger
         self.lock = asyncio.Lock()
         self.since = 0.0  # when the oldest message not yet checkpointed was processed
+        self.run_since = 0.0  # when the oldest message not yet delivered was processed
         self.undelivered = 0
         self.uncheckpointed = 0
+        self._later: asyncio.TimerHandle | None = None  # the linger's delivery, if one is due
+        self._tasks: set[asyncio.Future[None]] = set()
 
     async def drive(self, stream: Any, process: Callable[[Any], None]) -> None:
         """``process`` every event of ``stream`` (a ``noack()`` Faust stream), at the cadence."""
@@ -150,19 +163,41 @@ class Cadence:
                 await self.after(input_empty())
 
     def processed(self) -> None:
+        now = perf_counter()
         if not self.uncheckpointed:
-            self.since = perf_counter()
+            self.since = now
+        if not self.undelivered:
+            self.run_since = now
         self.undelivered += 1
         self.uncheckpointed += 1
 
     async def after(self, input_empty: bool) -> None:
-        if self.undelivered >= self.max_batch or input_empty:
-            await self._deliver()
-            if (
-                self.uncheckpointed >= self.max_messages
-                or perf_counter() - self.since >= self.interval
-            ):
-                await self._checkpoint()
+        if self.undelivered >= self.max_batch:
+            await self._deliver_run()
+        elif input_empty:
+            waited = perf_counter() - self.run_since
+            if waited >= self.linger:
+                await self._deliver_run()
+            elif self._later is None:
+                loop = asyncio.get_running_loop()
+                self._later = loop.call_later(self.linger - waited, self._deliver_later)
+
+    def _deliver_later(self) -> None:
+        self._later = None
+        task = asyncio.ensure_future(self._lingered())
+        self._tasks.add(task)  # kept until done: the loop holds only a weak reference
+        task.add_done_callback(self._tasks.discard)
+
+    async def _lingered(self) -> None:
+        """The linger is over and no message ended the run: deliver it."""
+        async with self.lock:
+            if self.undelivered and self._later is None:
+                await self._deliver_run()
+
+    async def _deliver_run(self) -> None:
+        await self._deliver()
+        if self.uncheckpointed >= self.max_messages or perf_counter() - self.since >= self.interval:
+            await self._checkpoint()
 
     async def when_idle(self) -> None:
         async with self.lock:
@@ -172,6 +207,9 @@ class Cadence:
 
     async def _deliver(self) -> None:
         self.undelivered = 0
+        if self._later is not None:
+            self._later.cancel()
+            self._later = None
         await self.deliver()
 
     async def _checkpoint(self) -> None:

@@ -6,8 +6,12 @@ import os
 import subprocess
 import sys
 import time
+from datetime import datetime
+from pathlib import Path
 
-from bench.kafka_rows import CpuWindow, cpu_seconds
+import pytest
+
+from bench.kafka_rows import CpuWindow, cpu_seconds, first_message_at
 from bench.run import _cores
 
 
@@ -55,3 +59,22 @@ def test_an_unfinished_window_reports_nothing_and_the_note_says_so() -> None:
     assert _cores({"worker1": 0.9, "broker": 0.25, "total": 1.15}) == (
         "worker1 0.90 + broker 0.25 = 1.15"
     )
+
+
+def test_the_worker_window_starts_at_the_first_partition_its_log_says_it_opened(
+    tmp_path: Path,
+) -> None:
+    """The worker rows time from the worker's first input message (the rules agent's INFO line
+    when a partition's first message arrives), in the local time Faust's log writes."""
+    log = tmp_path / "worker.log"
+    assert first_message_at(log) is None  # not written yet
+    log.write_bytes(
+        b"holdwatch worker starting: brokers=127.0.0.1:1 ...\n"
+        b"[2026-12-07 15:09:04,071] [7143] [INFO] [^Worker]: Ready \n"
+        b"[2026-12-07 15:09:04,217] [7143] [INFO] partition 1: 0 cases recovered \n"
+        b"[2026-12-07 15:09:04,218] [7143] [INFO] partition 7: 0 cases recovered \n"
+    )
+    expected = datetime(2026, 12, 7, 15, 9, 4, 217000).timestamp()
+    assert first_message_at(log) == pytest.approx(expected, abs=1e-6)
+    log.write_bytes(b"[2026-12-07 15:09:04,071] [7143] [INFO] [^Worker]: Ready \n")
+    assert first_message_at(log) is None

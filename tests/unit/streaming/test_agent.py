@@ -158,7 +158,11 @@ class Echo(CheckpointedAgent[Counter]):
             FakeTopic("alerts", log), FakeTopic("dead", log), ctl.ControlKey(b"k" * 32)
         )
         timing = AgentTiming(
-            checkpoint_interval=0.0, max_batch=1000, checkpoint_messages=10, changelog_sync=False
+            checkpoint_interval=0.0,
+            max_batch=1000,
+            checkpoint_messages=10,
+            changelog_sync=False,
+            linger=0.0,
         )
         table = FakeTable(log, lag)
         super().__init__(app, "echo", FakeTopic(TOPIC, log), table, outputs, timing, metrics)  # type: ignore[arg-type]

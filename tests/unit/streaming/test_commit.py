@@ -16,7 +16,11 @@ def calls() -> list[str]:
 
 
 def cadence_for(
-    calls: list[str], interval: float = 60.0, max_batch: int = 3, max_messages: int = 100
+    calls: list[str],
+    interval: float = 60.0,
+    max_batch: int = 3,
+    max_messages: int = 100,
+    linger: float = 0.0,
 ) -> Cadence:
     async def deliver() -> None:
         calls.append("deliver")
@@ -25,7 +29,12 @@ def cadence_for(
         calls.append("checkpoint")
 
     return Cadence(
-        deliver, checkpoint, interval=interval, max_batch=max_batch, max_messages=max_messages
+        deliver,
+        checkpoint,
+        interval=interval,
+        max_batch=max_batch,
+        max_messages=max_messages,
+        linger=linger,
     )
 
 
@@ -72,6 +81,58 @@ def test_a_quiet_input_is_checkpointed_by_the_idle_timer(calls: list[str]) -> No
     assert calls == ["deliver", "deliver", "checkpoint"]
     asyncio.run(cadence.when_idle())  # nothing left
     assert calls == ["deliver", "deliver", "checkpoint"]
+
+
+def test_a_run_that_runs_dry_early_is_delivered_once_the_linger_is_over(
+    calls: list[str],
+) -> None:
+    """Faust hands the stream one message at a time, so its buffer is empty after almost every
+    message: without a linger each message was a delivery run of its own. With one, messages
+    within the linger join the run, and the run still goes out with no further message."""
+    cadence = cadence_for(calls, max_batch=100, linger=0.05)
+
+    async def agent() -> None:
+        for _ in range(5):  # a backlog handed over message by message: dry after each
+            async with cadence.lock:
+                cadence.processed()
+                await cadence.after(True)
+            await asyncio.sleep(0.001)
+        assert calls == []  # the run is younger than the linger
+        await asyncio.sleep(0.1)  # no further message: the timer delivers it
+        assert calls == ["deliver"]
+        async with cadence.lock:  # the next run starts its own linger
+            cadence.processed()
+            await cadence.after(True)
+        assert calls == ["deliver"]
+        await asyncio.sleep(0.1)
+        assert calls == ["deliver", "deliver"]
+
+    asyncio.run(agent())
+    assert cadence.undelivered == 0
+
+
+def test_the_linger_never_delays_a_full_batch_and_a_run_past_it_goes_at_once(
+    calls: list[str],
+) -> None:
+    cadence = cadence_for(calls, max_batch=3, linger=60.0)
+    run(cadence, [True, True, True])  # the third message fills the batch: delivered now
+    assert calls == ["deliver"]
+    calls.clear()
+    cadence = cadence_for(calls, max_batch=100, linger=0.01)
+
+    async def agent() -> None:
+        async with cadence.lock:
+            cadence.processed()
+            await cadence.after(False)  # more buffered: no timer
+        await asyncio.sleep(0.02)
+        async with cadence.lock:
+            cadence.processed()
+            await cadence.after(True)  # dry, and the run is older than the linger
+        assert calls == ["deliver"]
+        await asyncio.sleep(0.03)  # and no second delivery from a timer
+        assert calls == ["deliver"]
+
+    asyncio.run(agent())
 
 
 BOOKINGS_0 = ("bookings", 0)
