@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench.kafka_rows import CpuWindow, cpu_seconds, first_message_at
-from bench.run import _cores
+from bench.run import _cores, _cpu_per_event
 
 
 def _burn(seconds: float) -> None:
@@ -78,3 +78,13 @@ def test_the_worker_window_starts_at_the_first_partition_its_log_says_it_opened(
     assert first_message_at(log) == pytest.approx(expected, abs=1e-6)
     log.write_bytes(b"[2026-12-07 15:09:04,071] [7143] [INFO] [^Worker]: Ready \n")
     assert first_message_at(log) is None
+
+
+def test_cpu_per_event_counts_every_process_over_the_window() -> None:
+    one = {
+        "cores": {"worker1": 0.95, "broker": 0.08, "reader": 0.02, "total": 1.05},
+        "seconds": 4.0,
+    }
+    assert _cpu_per_event(one, 20_000) == "210 µs"  # 1.05 cores x 4 s / 20,000 events
+    assert _cpu_per_event({"cores": {}, "seconds": 4.0}, 20_000) == "n/a"  # window never closed
+    assert _cpu_per_event({"cores": {"total": 1.0}, "seconds": float("nan")}, 20_000) == "n/a"
