@@ -84,9 +84,10 @@ def first_message_at(log: Path) -> float | None:
 class CpuWindow:
     """CPU seconds each process used between two moments, as cores busy over that window.
 
-    The worker rows' figure is bound by the machine as well as by the worker: on 2 cores, a
-    run whose worker, broker and reader together keep C cores busy can scale by at most 2/C with
-    more workers. Sampling the processes' CPU clocks at the measured window's ends shows C."""
+    The worker rows' figure depends on the machine as well as on the worker: a run whose worker,
+    broker and reader together keep C of 2 cores busy could scale by 2/C with more workers if
+    every event cost the same CPU (two workers spent less per event than one on 2026-12-07).
+    Sampling the processes' CPU clocks at the measured window's ends shows C."""
 
     def __init__(self, pids: dict[str, int | None]) -> None:
         self.pids = {name: pid for name, pid in pids.items() if pid}
@@ -414,8 +415,7 @@ def run_workers(
             proc.stop()
     firsts = [at for at in map(first_message_at, logs) if at is not None]
     first = min(firsts) if firsts else None
-    first_start = [first] if first is not None else []
-    seconds = (last_end[0] - first_start[0]) if first_start and last_end else float("nan")
+    seconds = (last_end[0] - first) if first is not None and last_end else float("nan")
     return {
         "count": produced.events,
         "seconds": seconds,
@@ -428,8 +428,8 @@ def run_workers(
         "partitions": len(reader.partitions),
         "cores": window.cores(),
         "barrier_spread": {
-            "starts_s": [round(t - first_start[0], 2) for t in started_at] if first_start else [],
-            "ends_s": [round(t - first_start[0], 2) for t in ended_at] if first_start else [],
+            "starts_s": [round(t - first, 2) for t in started_at] if first is not None else [],
+            "ends_s": [round(t - first, 2) for t in ended_at] if first is not None else [],
         },
     }
 
