@@ -43,6 +43,7 @@ CONTROL = (hdr.BARRIER, hdr.SEQUENCE, hdr.TICK, hdr.WATERMARK)
 DEV_KEY = b"holdwatch-development-control-key-not-secret"
 _DOMAIN = b"hw-ctl-1"
 _BODY_DOMAIN = b"hw-body-1"
+_MAX_PLACES = 4096  # topic-partitions whose prefixed MAC state is kept (forgotten all at once)
 
 
 class MissingControlKey(UsageError):
@@ -63,20 +64,33 @@ def _part(data: bytes) -> bytes:
 class ControlKey:
     """Signs and verifies the control headers of one message under one key."""
 
-    __slots__ = ("_keyed", "development")
+    __slots__ = ("_keyed", "_places", "development")
 
     def __init__(self, key: bytes, development: bool = False) -> None:
         if len(key) < keys.MIN_KEY_BYTES:
             raise MissingControlKey(f"control key too short ({len(key)} < {keys.MIN_KEY_BYTES})")
         self.development = development
         self._keyed = hmac.new(key, digestmod=hashlib.sha256)
+        # The MAC state after a topic-partition's prefix, copied per message: every recorded
+        # event is signed, and a worker reads a handful of topic-partitions.
+        self._places: dict[tuple[bytes, str, int], hmac.HMAC] = {}
+
+    def _at(self, domain: bytes, topic: str, partition: int) -> hmac.HMAC:
+        place = (domain, topic, partition)
+        mac = self._places.get(place)
+        if mac is None:
+            if len(self._places) >= _MAX_PLACES:
+                self._places.clear()
+            mac = self._keyed.copy()
+            mac.update(domain + _part(topic.encode("utf-8")) + _part(str(partition).encode()))
+            self._places[place] = mac
+        return mac.copy()
 
     def __repr__(self) -> str:  # never the key
         return f"ControlKey(development={self.development})"
 
     def signature(self, topic: str, partition: int, control: Mapping[str, bytes]) -> bytes:
-        mac = self._keyed.copy()
-        mac.update(_DOMAIN + _part(topic.encode("utf-8")) + _part(str(partition).encode("ascii")))
+        mac = self._at(_DOMAIN, topic, partition)
         for name in CONTROL:
             value = control.get(name)
             if value is not None:
@@ -107,19 +121,23 @@ class ControlKey:
                 signatures.append(bytes(value) if value is not None else b"")
         if not control:
             return False
-        names = ", ".join(
-            f"{name}={control[name][:64].decode('utf-8', 'replace')}"
-            for name in CONTROL
-            if name in control
-        )
         if not signatures:
-            raise ForgedControl(f"unsigned control header ({names})")
+            raise ForgedControl(f"unsigned control header ({_shown(control)})")
         if len(signatures) > 1:
             raise ForgedControl(f"{SIGNATURE} repeated")
         expected = self.signature(topic, partition, control)
         if not hmac.compare_digest(expected, signatures[0]):
-            raise ForgedControl(f"bad {SIGNATURE} on control header ({names})")
+            raise ForgedControl(f"bad {SIGNATURE} on control header ({_shown(control)})")
         return True
+
+
+def _shown(control: Mapping[str, bytes]) -> str:
+    """The control headers of a refused message, for its dead letter (built only then)."""
+    return ", ".join(
+        f"{name}={control[name][:64].decode('utf-8', 'replace')}"
+        for name in CONTROL
+        if name in control
+    )
 
 
 class BodySigner:
@@ -132,13 +150,8 @@ class BodySigner:
         self.key = key
 
     def signature(self, topic: str, partition: int, value: bytes) -> bytes:
-        mac = self.key._keyed.copy()
-        mac.update(
-            _BODY_DOMAIN
-            + _part(topic.encode("utf-8"))
-            + _part(str(partition).encode("ascii"))
-            + _part(value)
-        )
+        mac = self.key._at(_BODY_DOMAIN, topic, partition)
+        mac.update(_part(value))
         return mac.hexdigest().encode("ascii")
 
     def sign(self, topic: str, partition: int, value: bytes) -> list[tuple[str, bytes]]:

@@ -48,6 +48,9 @@ import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message
 from faust.types.transports import TransportT
+from mode.services import WaitResults
+
+from streams.streaming import inline
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -126,6 +129,36 @@ class HoldwatchConsumer(faust_aiokafka.Consumer):
             known = self._changelog[topic] = topic in self.app.tables.changelog_topics
         return known
 
+    async def wait_first(self, *coros: Any, timeout: Any = None) -> WaitResults:
+        """Faust's ``wait_first``, without its tasks when the first coroutine never waits.
+
+        Faust's fetch loop calls ``wait_first(hand_over(message), suspend_flow.wait())`` for
+        every message (its only caller here), so that a rebalance can interrupt a hand-over
+        blocked on a full stream buffer; that costs four tasks per message (``inline``). With
+        the flow not suspended and the consumer running, the hand-over's first step runs here:
+        finished, it is the only winner, as it would have been (its task was scheduled first);
+        waiting, it goes on in Faust's ``wait_first``, from where it stopped, raced against the
+        others as before."""
+        if (
+            timeout is None
+            and len(coros) > 1
+            and asyncio.iscoroutine(coros[0])
+            and not self.suspend_flow.is_set()
+            and not self._stopped.is_set()
+            and not self._crashed.is_set()
+        ):
+            first, others = coros[0], coros[1:]
+            try:
+                stepped = inline.step(first)
+            except BaseException:
+                _close(others)
+                raise
+            if isinstance(stepped, inline.Done):
+                _close(others)
+                return WaitResults([first], [stepped.value], False)
+            coros = (stepped, *others)
+        return await super().wait_first(*coros, timeout=timeout)
+
     def _new_consumer_thread(self) -> _ConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
@@ -200,6 +233,13 @@ class HoldwatchConsumer(faust_aiokafka.Consumer):
                 table.pop(tp, None)
             rewound.append(tp)
         return rewound
+
+
+def _close(awaitables: tuple[Any, ...]) -> None:
+    """Close coroutines that will never be awaited (no "never awaited" warning)."""
+    for awaitable in awaitables:
+        if asyncio.iscoroutine(awaitable):
+            awaitable.close()
 
 
 class Transport(faust_aiokafka.Transport):

@@ -5,6 +5,8 @@ Every test here fails on the starting main, which had no ``streams.streaming.con
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from pathlib import Path
 
 import pytest
@@ -92,6 +94,35 @@ def test_repeated_control_headers_are_forged() -> None:
 
 def test_headers_as_a_mapping_verify_too() -> None:
     assert KEY.check("hw.bookings", 3, dict(signed())) is True
+
+
+def test_the_signature_is_the_documented_hmac_of_topic_partition_and_headers() -> None:
+    """The wire format the module docstring states, computed independently: producers and
+    workers of different versions must agree on it (the one-shot ``hmac.digest`` path replaced
+    an ``hmac.HMAC`` object; this pins that both give the same bytes)."""
+
+    def part(data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + data
+
+    headers = [(hdr.WATERMARK, b"1700"), (hdr.SEQUENCE, b"9")]
+    expected = hmac.new(
+        b"k" * 32,
+        b"hw-ctl-1"
+        + part(b"hw.bookings")
+        + part(b"3")
+        + part(hdr.SEQUENCE.encode())
+        + part(b"9")
+        + part(hdr.WATERMARK.encode())
+        + part(b"1700"),
+        hashlib.sha256,
+    ).hexdigest()
+    assert KEY.sign("hw.bookings", 3, headers)[-1] == (control.SIGNATURE, expected.encode())
+
+
+def test_a_refusal_names_the_control_headers_it_saw() -> None:
+    forged = [*hdr.tick_headers(TICK_2199, "end:r"), (control.SIGNATURE, b"0" * 64)]
+    with pytest.raises(ForgedControl, match=f"bad hw-sig .*{hdr.TICK}={TICK_2199}"):
+        KEY.check("hw.bookings", 3, forged)
 
 
 def test_the_key_never_shows_in_its_repr() -> None:

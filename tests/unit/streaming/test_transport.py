@@ -11,6 +11,8 @@ here, which positions it takes for a loss.
 from __future__ import annotations
 
 import asyncio
+import gc
+import warnings
 from typing import Any
 
 from streams.kafka.settings import KafkaSettings
@@ -254,3 +256,101 @@ def test_faust_never_drops_an_input_record_below_its_read_offset(default_policy:
     assert read[TP(changelog, 2)] == 40
     assert read[TP(changelog, 3)] is None  # never read: Faust's defaultdict(None)
     read.pop(TP("holdwatch.bookings", 2))  # Faust forgets a revoked partition
+
+
+def consumer_in_this_loop(policy: Any) -> Any:
+    """A worker's consumer whose events (suspended flow, stopped, crashed) belong to the running
+    loop, as they do in a worker (Faust builds them on the loop current at construction)."""
+    consumer = Worker(WorkerConfig(KafkaSettings(), policy, clock="event")).app.consumer
+    consumer.suspend_flow = asyncio.Event()
+    consumer._stopped = asyncio.Event()
+    consumer._crashed = asyncio.Event()
+    return consumer
+
+
+class HandOver:
+    """Faust's per-message hand-over to its conductor, which waits only on a full buffer."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.finished = False
+
+    async def __call__(self, blocks: bool) -> str:
+        if blocks:
+            await self.gate.wait()
+        self.finished = True
+        return "handed over"
+
+
+def test_a_hand_over_that_never_waits_needs_no_tasks(default_policy: Any) -> None:
+    """Faust's ``wait_first`` made four tasks per message; the hand-over usually finishes at
+    once, and then it is the only winner, with no task made and the other coroutine closed."""
+    hand_over = HandOver()
+
+    async def scenario() -> Any:
+        consumer = consumer_in_this_loop(default_policy)
+        before = len(asyncio.all_tasks())
+        first = hand_over(blocks=False)
+        result = await consumer.wait_first(first, consumer.suspend_flow.wait())
+        assert len(asyncio.all_tasks()) == before
+        assert result.done == [first]
+        return result
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "coroutine ... was never awaited" would fail here
+        result = asyncio.run(scenario())
+        gc.collect()
+    assert (result.results, result.stopped) == (["handed over"], False)
+    assert hand_over.finished
+
+
+def test_a_hand_over_that_waits_still_yields_to_a_rebalance(default_policy: Any) -> None:
+    """A hand-over blocked on a full buffer goes on in Faust's ``wait_first``: the suspended
+    flow of a rebalance wins, and the hand-over is cancelled at its await, as before."""
+    hand_over = HandOver()
+
+    async def scenario() -> Any:
+        consumer = consumer_in_this_loop(default_policy)
+        suspend = consumer.suspend_flow
+        waiting = asyncio.ensure_future(consumer.wait_first(hand_over(blocks=True), suspend.wait()))
+        await asyncio.sleep(0.01)
+        assert not waiting.done()
+        suspend.set()
+        return await asyncio.wait_for(waiting, 5)
+
+    result = asyncio.run(scenario())
+    assert result.results == [True]  # the suspend flow's wait won
+    assert not hand_over.finished
+
+
+def test_a_hand_over_that_waits_finishes_once_its_buffer_has_room(default_policy: Any) -> None:
+    hand_over = HandOver()
+
+    async def scenario() -> Any:
+        consumer = consumer_in_this_loop(default_policy)
+        waiting = asyncio.ensure_future(
+            consumer.wait_first(hand_over(blocks=True), consumer.suspend_flow.wait())
+        )
+        await asyncio.sleep(0.01)
+        hand_over.gate.set()
+        return await asyncio.wait_for(waiting, 5)
+
+    result = asyncio.run(scenario())
+    assert (result.results, result.stopped) == (["handed over"], False)
+    assert hand_over.finished
+
+
+def test_with_the_flow_suspended_the_hand_over_is_not_run_inline(default_policy: Any) -> None:
+    """A rebalance under way: Faust's own race decides, as before (the suspend flow is set)."""
+    hand_over = HandOver()
+
+    async def scenario() -> Any:
+        consumer = consumer_in_this_loop(default_policy)
+        consumer.suspend_flow.set()
+        return await asyncio.wait_for(
+            consumer.wait_first(hand_over(blocks=True), consumer.suspend_flow.wait()), 5
+        )
+
+    result = asyncio.run(scenario())
+    assert True in result.results
+    assert not hand_over.finished
