@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, NamedTuple
 
 import pytest
@@ -14,6 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from streams.observability.metrics import REREAD_REASONS, WorkerMetrics
 from streams.policy.load import load_policy
+from streams.streaming import commit
 from streams.streaming import control as ctl
 from streams.streaming.agent import AgentTiming, CheckpointedAgent, Outputs
 from streams.streaming.app import Worker, WorkerConfig
@@ -199,19 +201,63 @@ class Echo(CheckpointedAgent[Counter]):
         self.log.append(f"barrier {run} p{partition}")
 
 
-class FakeTable:
-    """A Faust table whose changelog records are acknowledged ``lag`` loop turns after they are
-    sent, as a record that waits in Faust's producer buffer."""
+class FakeStore(dict[bytes, bytes]):
+    """A table's store: its data, and the changelog offset it last persisted per partition
+    (what a RocksDB store recovers from)."""
 
-    def __init__(self, log: Log | None = None, lag: int = 0) -> None:
-        self.data: dict[bytes, bytes] = {}
-        self.log, self.lag = log if log is not None else Log(), lag
+    def __init__(self) -> None:
+        super().__init__()
+        self.persisted: dict[tuple[str, int], int] = {}
 
-    def send_changelog(self, partition: int, key: bytes, value: Any, **_: Any) -> Any:
-        async def acknowledged() -> None:
+    def set_persisted_offset(self, tp: Any, offset: int) -> None:
+        self.persisted[(tp.topic, tp.partition)] = offset
+
+
+class ChangelogProducer:
+    """Faust's producer: ``send`` returns a future acknowledged ``lag`` loop turns later, with
+    the record's offset in its changelog partition."""
+
+    def __init__(self, log: Log, lag: int) -> None:
+        self.log, self.lag = log, lag
+        self.records: list[tuple[str, int, bytes, bytes | None]] = []
+
+    async def send(
+        self,
+        topic: str,
+        key: bytes,
+        value: bytes | None,
+        partition: int,
+        timestamp: Any,
+        headers: Any,
+    ) -> Any:
+        offset = sum(1 for record in self.records if record[:2] == (topic, partition))
+        self.records.append((topic, partition, key, value))
+
+        async def acknowledged() -> Any:
             for _ in range(self.lag):
                 await asyncio.sleep(0)
             self.log.append(f"changelog p{partition} delivered")
+            return SimpleNamespace(topic=topic, partition=partition, offset=offset)
+
+        return asyncio.ensure_future(acknowledged())
+
+
+class FakeTable:
+    """A Faust table whose changelog records are acknowledged ``lag`` loop turns after they are
+    sent, as a record that waits in the producer."""
+
+    def __init__(self, log: Log | None = None, lag: int = 0) -> None:
+        self.data = FakeStore()
+        self.log = log if log is not None else Log()
+        self.producer = ChangelogProducer(self.log, lag)
+        self.app = SimpleNamespace(producer=self.producer)
+        self.changelog_topic = SimpleNamespace(get_topic_name=lambda: "echo-changelog")
+
+    def send_changelog(self, partition: int, key: bytes, value: Any, **_: Any) -> Any:
+        """The sync tombstone's path (``commit.sync_changelog``), through Faust's buffer."""
+
+        async def acknowledged() -> None:
+            self.log.append(f"changelog p{partition} synced")
 
         return asyncio.ensure_future(acknowledged())
 
@@ -450,3 +496,26 @@ def test_records_deleted_by_retention_before_they_were_read_are_gone_on_the_brok
     drive(agent, app, FakeStream(events((2, 30)), log))
     assert "delivered b30" in log
     assert reread(metrics) == {"hole": 0, "retention": 1, "lost_log": 0}
+
+
+def test_a_checkpoints_records_go_to_the_producer_and_their_last_offsets_are_persisted() -> None:
+    """Straight to the producer, not through Faust's buffer (whose burst stalled every agent's
+    input), and with what Faust's per-record callback did: the store persists each changelog
+    partition's last acknowledged offset (a RocksDB store recovers from there)."""
+    table = FakeTable()
+    changelog = commit.Changelog(table)
+    changelog.write(0, b"a", b"1")
+    changelog.write(1, b"b", b"2")
+    changelog.write(0, b"a", b"3")
+    changelog.write(0, b"c", None)
+    assert table.data == {b"a": b"3", b"b": b"2"}  # the table sees the writes at once
+    asyncio.run(changelog.delivered())
+    assert table.producer.records == [
+        ("echo-changelog", 0, b"a", b"1"),
+        ("echo-changelog", 1, b"b", b"2"),
+        ("echo-changelog", 0, b"a", b"3"),
+        ("echo-changelog", 0, b"c", None),
+    ]
+    assert table.data.persisted == {("echo-changelog", 0): 2, ("echo-changelog", 1): 0}
+    asyncio.run(changelog.delivered())  # nothing written since: nothing sent again
+    assert len(table.producer.records) == 4
