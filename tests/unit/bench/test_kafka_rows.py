@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench.kafka_rows import CpuWindow, cpu_seconds, first_message_at
-from bench.run import _cores, _cpu_per_event
+from bench.run import _cores, _cpu_per_event, _rounds, median_round
 
 
 def _burn(seconds: float) -> None:
@@ -88,3 +88,18 @@ def test_cpu_per_event_counts_every_process_over_the_window() -> None:
     assert _cpu_per_event(one, 20_000) == "210 µs"  # 1.05 cores x 4 s / 20,000 events
     assert _cpu_per_event({"cores": {}, "seconds": 4.0}, 20_000) == "n/a"  # window never closed
     assert _cpu_per_event({"cores": {"total": 1.0}, "seconds": float("nan")}, 20_000) == "n/a"
+
+
+def test_a_row_shows_its_median_round_whole_and_lists_every_round() -> None:
+    """Rates, cores and memory of one round stay together; a round that never finished (NaN)
+    counts as the slowest, not as a median."""
+    rounds = [
+        {"seconds": 8.0, "cores": {"total": 1.0}},
+        {"seconds": float("nan"), "cores": {}},
+        {"seconds": 5.0, "cores": {"total": 1.1}},
+        {"seconds": 6.0, "cores": {"total": 1.2}},
+    ]
+    assert median_round(rounds) is rounds[3]
+    assert median_round(rounds[:1]) is rounds[0]
+    assert _rounds(rounds[::2], 40_000) == "rounds 5,000 / 8,000 events/s, median shown"
+    assert _rounds(rounds[1:2], 40_000) == "one round"
