@@ -76,7 +76,10 @@ class Changelog:
     checkpoint's burst (a record per changed case: 6,000 on the bench's 20k-event log) stalled
     all consumption for 0.3-1.1 s, once per checkpoint. What Faust's per-record callback did for
     a sent record, remember its offset in the store (RocksDB recovers from there), is done here
-    once per partition, with the last offset acknowledged.
+    once per partition, with the last offset acknowledged. That callback persists offsets at the
+    transaction's commit under exactly-once; the worker runs at least once (``app.py``), where it
+    persists them on acknowledgement, as here. Faust's send sensors are not called for these
+    records (Holdwatch reads none).
     """
 
     def __init__(self, table: Any) -> None:
@@ -95,22 +98,38 @@ class Changelog:
         self._pending.append((partition, key, value))
 
     async def delivered(self) -> None:
-        """Every record written so far is sent and acknowledged by the broker."""
+        """Every record written so far is sent and acknowledged by the broker.
+
+        If a send or an acknowledgement fails (the producer stopped, a timeout, a cancellation),
+        every record of the call is kept to be sent again by the next call, and the error
+        propagates: the checkpoint acks nothing, and no later checkpoint acks these messages
+        without their records (a record sent twice is harmless in a compacted changelog)."""
         pending, self._pending = self._pending, []
         if not pending:
             return
         table = self.table
         topic = table.changelog_topic.get_topic_name()
         send = table.app.producer.send
-        acks = [
-            await send(topic, key, value, partition, None, None)
-            for partition, key, value in pending
-        ]
+        acks: list[Awaitable[Any]] = []
+        try:
+            for partition, key, value in pending:
+                acks.append(await send(topic, key, value, partition, None, None))
+            sent_records = await asyncio.gather(*acks)
+        except BaseException:
+            self._pending[:0] = pending
+            for ack in acks:  # nobody awaits them now: their errors are not worth a warning
+                asyncio.ensure_future(ack).add_done_callback(_outcome_retrieved)
+            raise
         last: dict[int, int] = {}
-        for sent in await asyncio.gather(*acks):
+        for sent in sent_records:
             last[sent.partition] = max(sent.offset, last.get(sent.partition, -1))
         for partition, offset in last.items():
             table.data.set_persisted_offset(TP(topic, partition), offset)
+
+
+def _outcome_retrieved(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 async def sync_changelog(table: Any, partitions: Iterable[int], tombstones: bool = True) -> None:
@@ -140,12 +159,15 @@ class Cadence:
     awaits :meth:`when_idle` so a stream that went quiet is still checkpointed. ``deliver`` and
     ``checkpoint`` run under the lock.
 
-    Why the linger: Faust hands the stream one message at a time (its fetcher awaits each
-    hand-over), so the buffer is empty after nearly every message even with a backlog. Delivering
-    at every empty buffer made runs of 1.06 messages on average (25,000 runs for 26,583 messages
-    of the bench's 20,000-event log), and each run pays for its sends, its jurisdiction-fact
-    message, its metrics and its barrier checks. A few milliseconds gather a backlog into one run;
-    alerts leave at most ``linger`` later (live deadline alerts have a 1 s budget).
+    Why the linger: Faust's stock fetch loop hands the stream one message at a time and yields to
+    the event loop after each hand-over, so the buffer was empty after nearly every message even
+    with a backlog. Delivering at every empty buffer made runs of 1.06 messages on average
+    (25,000 runs for 26,583 messages of the bench's 20,000-event log), and each run pays for its
+    sends, its jurisdiction-fact message, its metrics and its barrier checks. (The worker's
+    consumer now hands over inline, ``transport.HoldwatchConsumer.wait_first``, and Faust's loop
+    then yields every 100 messages; the buffer still runs dry at every fetch.) A few milliseconds
+    gather a backlog into one run; alerts leave at most ``linger`` later (live deadline alerts
+    have a 1 s budget).
     """
 
     def __init__(

@@ -8,6 +8,12 @@ worker (py-spy, 20k-event log), that machinery was 16% of the worker's main thre
 decoding and validating the events. :func:`step` runs the coroutine's first step in the caller;
 only a coroutine that actually waits gets the tasks, resumed exactly where it stopped.
 
+The first step runs in the *caller's* task and context: inside it, ``asyncio.current_task()``
+is the caller, a ``ContextVar`` set leaks into the caller, and ``asyncio.timeout()`` would cancel
+the caller. Step only coroutines that do none of these (Faust's hand-over, checked for
+faust-streaming 0.15: its flow-control wait, producer-buffer wait, callback lock and channel
+puts).
+
 Pure asyncio; no Faust import (``transport.HoldwatchConsumer.wait_first`` uses it).
 """
 

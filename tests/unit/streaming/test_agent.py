@@ -519,3 +519,39 @@ def test_a_checkpoints_records_go_to_the_producer_and_their_last_offsets_are_per
     assert table.data.persisted == {("echo-changelog", 0): 2, ("echo-changelog", 1): 0}
     asyncio.run(changelog.delivered())  # nothing written since: nothing sent again
     assert len(table.producer.records) == 4
+
+
+@pytest.mark.parametrize("fails", ["send", "acknowledgement"])
+def test_records_a_failed_checkpoint_did_not_get_out_are_sent_by_the_next_one(fails: str) -> None:
+    """A send that raises (producer stopped, a timeout) or an acknowledgement that fails must
+    not lose the records after it: the checkpoint fails (so acks nothing) and the next one sends
+    every record of the failed one again."""
+    table = FakeTable()
+    changelog = commit.Changelog(table)
+    producer = table.producer
+    real_send = producer.send
+    calls = 0
+
+    async def failing_send(*args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2 and fails == "send":
+            raise RuntimeError("producer stopped")
+        ack = await real_send(*args)
+        if calls == 2:
+            failed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            failed.set_exception(RuntimeError("not acknowledged"))
+            return failed
+        return ack
+
+    producer.send = failing_send  # type: ignore[method-assign]
+    for partition, key in ((0, b"a"), (1, b"b"), (0, b"c")):
+        changelog.write(partition, key, key.upper())
+    with pytest.raises(RuntimeError):
+        asyncio.run(changelog.delivered())
+    assert table.data.persisted == {}  # nothing counts as persisted from a failed checkpoint
+    producer.records.clear()
+    producer.send = real_send  # type: ignore[method-assign]
+    changelog.write(1, b"d", b"D")
+    asyncio.run(changelog.delivered())
+    assert [record[2] for record in producer.records] == [b"a", b"b", b"c", b"d"]
