@@ -83,6 +83,11 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
             await self.seek_to_beginning(*fresh)
         return committed
 
+    async def seek_here(self, tp: TP, offset: int) -> None:
+        """aiokafka's seek, on this thread (run through ``call_thread``: see
+        :meth:`HoldwatchConsumer._seek`)."""
+        self._ensure_consumer().seek(tp, offset)
+
 
 log = logging.getLogger("holdwatch.worker")
 
@@ -158,6 +163,24 @@ class HoldwatchConsumer(faust_aiokafka.Consumer):
                 return WaitResults([first], [stepped.value], False)
             coros = (stepped, *others)
         return await super().wait_first(*coros, timeout=timeout)
+
+    async def _seek(self, partition: TP, offset: int) -> None:
+        """Seek on the consumer thread, not the caller's (Faust's ``_seek`` calls aiokafka's
+        ``seek`` from the main thread).
+
+        aiokafka's seek deletes the partition's fetched records (``Fetcher.seek_to``) while its
+        own thread may be iterating and deleting in the same dict (``fetched_records``). The
+        worker's seeks (hole re-reads, a lost log read again) ran on the main thread, and once
+        a worker died of it: ``KeyError`` in ``fetched_records`` after a Tansu restart with lost
+        logs. On the consumer thread the two cannot interleave. A thread that does not answer
+        within the request timeout raises, as a failed seek does (the callers treat it as a
+        partition revoked meanwhile)."""
+        thread = self._thread
+        assert isinstance(thread, _ConsumerThread)  # made by _new_consumer_thread
+        await asyncio.wait_for(
+            thread.call_thread(thread.seek_here, partition, offset),
+            timeout=self.app.conf.broker_request_timeout,
+        )
 
     def _new_consumer_thread(self) -> _ConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)

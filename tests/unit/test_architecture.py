@@ -118,6 +118,7 @@ USED_FROM_OUTSIDE = {
     "quiet_outage_logs": "a Faust task, registered by its decorator",
     "_new_consumer_thread": "Faust's factory method, overridden (streaming/transport.py)",
     "_new_transport": "Faust's factory method, overridden (streaming/transport.py)",
+    "_seek": "called by Faust's Consumer.seek, overridden (streaming/transport.py)",
 }
 
 

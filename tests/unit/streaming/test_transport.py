@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 import warnings
 from typing import Any
 
@@ -354,3 +355,46 @@ def test_with_the_flow_suspended_the_hand_over_is_not_run_inline(default_policy:
     result = asyncio.run(scenario())
     assert True in result.results
     assert not hand_over.finished
+
+
+class ElsewhereThread:
+    """A consumer thread that runs what it is given on a thread of its own, as mode's
+    ``call_thread`` does, and whose aiokafka consumer records where each seek ran."""
+
+    def __init__(self) -> None:
+        self.seeks: list[tuple[Any, int, int]] = []
+        self.consumer = self
+
+    def _ensure_consumer(self) -> Any:
+        return self.consumer
+
+    def seek(self, tp: Any, offset: int) -> None:  # aiokafka's, and Faust's thread's own
+        self.seeks.append((tp, offset, threading.get_ident()))
+
+    async def call_thread(self, fun: Any, *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, lambda: asyncio.run(fun(*args)))
+
+
+def test_a_seek_runs_on_the_consumer_thread_not_the_callers(
+    default_policy: Any, monkeypatch: Any
+) -> None:
+    """aiokafka's seek deletes the partition's fetched records while its own thread may be
+    iterating them: from the main thread it once killed a worker (``KeyError`` in
+    ``Fetcher.fetched_records``) after a Tansu restart made it re-read holes."""
+    from faust.types import TP
+
+    from streams.streaming import transport
+
+    thread = ElsewhereThread()
+    monkeypatch.setattr(transport._ConsumerThread, "_ensure_consumer", lambda self: thread)
+    monkeypatch.setattr(transport._ConsumerThread, "call_thread", ElsewhereThread.call_thread)
+
+    async def scenario() -> None:
+        consumer = consumer_in_this_loop(default_policy)
+        await consumer.seek(TP("holdwatch.hits", 2), 7)
+
+    asyncio.run(scenario())
+    [(tp, offset, where)] = thread.seeks
+    assert (tp.topic, tp.partition, offset) == ("holdwatch.hits", 2, 7)
+    assert where != threading.get_ident()
