@@ -91,6 +91,9 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 
 log = logging.getLogger("holdwatch.worker")
 
+#: Seconds a seek may wait for the consumer thread (see ``HoldwatchConsumer._seek``).
+SEEK_TIMEOUT = 5.0
+
 
 class _ReadOffsets(dict[TP, "int | None"]):
     """Faust's last offset read per topic-partition, kept but never used, for the agents' inputs,
@@ -172,14 +175,17 @@ class HoldwatchConsumer(faust_aiokafka.Consumer):
         own thread may be iterating and deleting in the same dict (``fetched_records``). The
         worker's seeks (hole re-reads, a lost log read again) ran on the main thread, and once
         a worker died of it: ``KeyError`` in ``fetched_records`` after a Tansu restart with lost
-        logs. On the consumer thread the two cannot interleave. A thread that does not answer
-        within the request timeout raises, as a failed seek does (the callers treat it as a
-        partition revoked meanwhile)."""
+        logs. On the consumer thread the two cannot interleave.
+
+        The seek waits its turn in the thread's method queue (two workers, which a ``position``
+        call can hold while a partition has no valid position). A turn not come within
+        ``SEEK_TIMEOUT`` raises, as a failed seek does: the callers treat it as a partition
+        revoked meanwhile, and a hole still open is sought again at the next delivery run
+        (``sequence``). Faust's 90 s request timeout would hold the agent's delivery that long."""
         thread = self._thread
         assert isinstance(thread, _ConsumerThread)  # made by _new_consumer_thread
         await asyncio.wait_for(
-            thread.call_thread(thread.seek_here, partition, offset),
-            timeout=self.app.conf.broker_request_timeout,
+            thread.call_thread(thread.seek_here, partition, offset), timeout=SEEK_TIMEOUT
         )
 
     def _new_consumer_thread(self) -> _ConsumerThread:

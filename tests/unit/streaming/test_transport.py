@@ -16,6 +16,8 @@ import threading
 import warnings
 from typing import Any
 
+import pytest
+
 from streams.kafka.settings import KafkaSettings
 from streams.streaming.app import Worker, WorkerConfig
 from streams.streaming.transport import HoldwatchApp
@@ -398,3 +400,27 @@ def test_a_seek_runs_on_the_consumer_thread_not_the_callers(
     [(tp, offset, where)] = thread.seeks
     assert (tp.topic, tp.partition, offset) == ("holdwatch.hits", 2, 7)
     assert where != threading.get_ident()
+
+
+def test_a_seek_the_consumer_thread_never_takes_fails_after_the_seek_timeout(
+    default_policy: Any, monkeypatch: Any
+) -> None:
+    """A thread whose queue is held (a ``position`` call looping on an invalid position) must not
+    hold the agent's delivery for Faust's 90 s request timeout: the seek fails, as a seek of a
+    revoked partition does, and an open hole is sought again at the next delivery run."""
+    from faust.types import TP
+
+    from streams.streaming import transport
+
+    async def never(self: Any, fun: Any, *args: Any) -> Any:
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(transport._ConsumerThread, "call_thread", never)
+    monkeypatch.setattr(transport, "SEEK_TIMEOUT", 0.05)
+
+    async def scenario() -> None:
+        consumer = consumer_in_this_loop(default_policy)
+        with pytest.raises(asyncio.TimeoutError):
+            await consumer.seek(TP("holdwatch.hits", 2), 7)
+
+    asyncio.run(scenario())
