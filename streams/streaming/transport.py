@@ -120,6 +120,8 @@ class _ReadOffsets(dict[TP, "int | None"]):
 
 
 class HoldwatchConsumer(faust_aiokafka.Consumer):
+    _thread: _ConsumerThread  # its own (``_new_consumer_thread``)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._changelog: dict[str, bool] = {}  # topic -> is it a table's changelog
@@ -183,7 +185,6 @@ class HoldwatchConsumer(faust_aiokafka.Consumer):
         revoked meanwhile, and a hole still open is sought again at the next delivery run
         (``sequence``). Faust's 90 s request timeout would hold the agent's delivery that long."""
         thread = self._thread
-        assert isinstance(thread, _ConsumerThread)  # made by _new_consumer_thread
         await asyncio.wait_for(
             thread.call_thread(thread.seek_here, partition, offset), timeout=SEEK_TIMEOUT
         )

@@ -359,23 +359,20 @@ def test_with_the_flow_suspended_the_hand_over_is_not_run_inline(default_policy:
     assert not hand_over.finished
 
 
-class ElsewhereThread:
-    """A consumer thread that runs what it is given on a thread of its own, as mode's
-    ``call_thread`` does, and whose aiokafka consumer records where each seek ran."""
+class SeekRecorder:
+    """aiokafka's consumer, as far as a seek goes: it records the thread each seek ran on."""
 
     def __init__(self) -> None:
         self.seeks: list[tuple[Any, int, int]] = []
-        self.consumer = self
 
-    def _ensure_consumer(self) -> Any:
-        return self.consumer
-
-    def seek(self, tp: Any, offset: int) -> None:  # aiokafka's, and Faust's thread's own
+    def seek(self, tp: Any, offset: int) -> None:
         self.seeks.append((tp, offset, threading.get_ident()))
 
-    async def call_thread(self, fun: Any, *args: Any) -> Any:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, lambda: asyncio.run(fun(*args)))
+
+async def call_on_another_thread(thread: Any, fun: Any, *args: Any) -> Any:
+    """Mode's ``call_thread``: run ``fun`` on a thread of its own and await its result."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, lambda: asyncio.run(fun(*args)))
 
 
 def test_a_seek_runs_on_the_consumer_thread_not_the_callers(
@@ -388,16 +385,16 @@ def test_a_seek_runs_on_the_consumer_thread_not_the_callers(
 
     from streams.streaming import transport
 
-    thread = ElsewhereThread()
-    monkeypatch.setattr(transport._ConsumerThread, "_ensure_consumer", lambda self: thread)
-    monkeypatch.setattr(transport._ConsumerThread, "call_thread", ElsewhereThread.call_thread)
+    aiokafka = SeekRecorder()
+    monkeypatch.setattr(transport._ConsumerThread, "_ensure_consumer", lambda self: aiokafka)
+    monkeypatch.setattr(transport._ConsumerThread, "call_thread", call_on_another_thread)
 
     async def scenario() -> None:
         consumer = consumer_in_this_loop(default_policy)
         await consumer.seek(TP("holdwatch.hits", 2), 7)
 
     asyncio.run(scenario())
-    [(tp, offset, where)] = thread.seeks
+    [(tp, offset, where)] = aiokafka.seeks
     assert (tp.topic, tp.partition, offset) == ("holdwatch.hits", 2, 7)
     assert where != threading.get_ident()
 
