@@ -153,6 +153,16 @@ def remember(case: Case, event_id: str, digest: bytes) -> None:
     """Add ``event_id`` (not yet seen) to ``case.seen`` with its content digest."""
     seen = case.seen
     digests = case.digests
+    if (
+        type(seen) is tuple
+        and (not seen or event_id > seen[-1])
+        and len(seen) < SEEN_TUPLE_MAX
+        and type(digests) is bytes
+        and len(digests) == DIGEST_SIZE * len(seen)
+    ):  # the usual case, first: ids mostly arrive in order, the case is small
+        case.seen = (*seen, event_id)
+        case.digests = digests + digest
+        return
     if isinstance(seen, set):
         if not isinstance(digests, dict):  # pragma: no cover - kept in step by construction
             digests = dict.fromkeys(seen, UNKNOWN_DIGEST)
@@ -333,7 +343,11 @@ def apply(case: Case, event: Event) -> int:
             zone = body.timezone
             case.timezone = None if zone is UNSET else zone
             case.charges = charges_of(body.charges)
-            if case.spare or _contradicted(case):
+            if case.spare or (
+                # only a fact stored before this booking can be dated before it
+                (case.detainers or case.eligible_at is not None or case.custody_end_at is not None)
+                and _contradicted(case)
+            ):
                 dropped = _settle(case)
     elif kind == "hit":
         hit = Hit(at, _intern(body.status), _intern(body.conviction_level), event_id)

@@ -64,6 +64,18 @@ class Frontier:
             return False  # not above the k-th, so it changes none of the top k
         ids = self._ids
         times = self._times
+        if len(ids) == self.quorum and at >= times[-1] and booking_id not in ids:
+            # The usual step of a log in time order: a new newest time from a booking outside
+            # the k entries; the lowest goes, this one joins at the top (what ``bisect_right``
+            # gives: ties stay in arrival order).
+            del ids[0], times[0]
+            ids.append(booking_id)
+            times.append(at)
+            value = times[0]
+            if value > self.value:
+                self.value = value
+                return True
+            return False
         if booking_id in ids:
             i = ids.index(booking_id)
             if at <= times[i]:

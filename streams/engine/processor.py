@@ -19,6 +19,7 @@ from streams.engine import rules
 from streams.engine.admission import Admission
 from streams.engine.alerts import Alert, Emit, reconcile
 from streams.engine.case import Case, digest_of
+from streams.engine.case import apply as fold
 from streams.engine.event_clock import Frontier, Held, HeldQueue
 from streams.engine.record import CaseRecord
 from streams.engine.share_monitor import DetainerFact, fact_of
@@ -259,7 +260,9 @@ class Engine:
             self.stats.late[event.type] += 1
         if at > self.newest_applied:
             self.newest_applied = at
-        dropped = case.apply(event, mark)
+        # Only a detainer's issue has bookkeeping beside its facts (``CaseRecord.apply``); every
+        # other event folds straight into the case.
+        dropped = case.apply(event, mark) if event.type == "detainer" else fold(case, event)
         case.findings = None  # the case changed: the rules' cached findings no longer hold
         if dropped:
             self.stats.inconsistent_ignored += dropped
