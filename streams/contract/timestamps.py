@@ -40,7 +40,8 @@ def parse(text: str) -> int:
 _EPOCH_NAIVE = datetime(1970, 1, 1)
 _fromisoformat = datetime.fromisoformat
 _DIGITS = frozenset("0123456789")
-_offsets: dict[str, int] = {}  # offset text -> microseconds east of UTC: at most 2880 entries
+#: Offset text (``Z`` or ``+HH:MM``) -> microseconds east of UTC: at most 2881 entries.
+_offsets: dict[str, int] = {"Z": 0}
 
 
 def _offset(text: str) -> int | None:
@@ -68,9 +69,14 @@ def _offset(text: str) -> int | None:
 #: ``":00"`` .. ``":59"``: the minutes and the seconds of a canonical timestamp, as microseconds.
 _MINUTES = {f":{n:02d}": n * MINUTE for n in range(60)}
 _SECONDS = {f":{n:02d}": n * MICROS for n in range(60)}
-#: ``YYYY-MM-DDTHH`` -> its start (UTC, before the offset): the hours a log's events share.
+#: ``:MM:SS`` -> its microseconds into the hour.
+_clocks = {m + s: _MINUTES[m] + _SECONDS[s] for m in _MINUTES for s in _SECONDS}
+#: ``YYYY-MM-DDTHH`` -> its start (UTC, before the offset): the hours a log's events share. Only
+#: hours at least a day inside ``EARLIEST .. LATEST`` are kept, so that any time in them at any
+#: offset is in range and a hit needs no range check.
 _hours: dict[str, int] = {}
 _HOURS_MAX = 16384  # bounded: odd input cannot grow it without limit
+_DAY = 24 * HOUR
 
 
 def _hour_start(prefix: str) -> int | None:
@@ -90,24 +96,36 @@ def _hour_start(prefix: str) -> int | None:
         return None
     delta = moment - _EPOCH_NAIVE
     start = (delta.days * 86400 + delta.seconds) * MICROS
-    if len(_hours) >= _HOURS_MAX:
-        _hours.clear()
-    _hours[prefix] = start
+    if EARLIEST + _DAY <= start < LATEST - 2 * _DAY:
+        if len(_hours) >= _HOURS_MAX:
+            _hours.clear()
+        _hours[prefix] = start
     return start
 
 
 def _parse_canonical(text: str) -> int | None:
     """``parse`` of a canonical timestamp, or None for the full parser to decide.
 
-    The date and hour are looked up (events share their hours; the first of each is read by
-    ``fromisoformat``), the minutes, seconds and offset too: no datetime per event (issue 15)."""
+    Three lookups, no datetime per event (issue 15): the hour ``YYYY-MM-DDTHH`` (events share
+    their hours; the first of each is read by ``fromisoformat``), the clock ``:MM:SS`` and the
+    offset ``Z`` / ``+HH:MM``. Each table holds only keys of exactly their shape, so three hits
+    are a canonical timestamp; the first time a key is met, ``_parse_canonical_miss`` checks it
+    and fills its table."""
+    start = _hours.get(text[:13])
+    clock = _clocks.get(text[13:19])
+    offset = _offsets.get(text[19:])
+    if start is None or clock is None or offset is None:
+        return _parse_canonical_miss(text)
+    return start + clock - offset
+
+
+def _parse_canonical_miss(text: str) -> int | None:
+    """``_parse_canonical`` with every part checked, filling the tables it looks up."""
     size = len(text)
     if size == 25:
-        offset = _offsets.get(text[19:])
+        offset = _offset(text[19:])
         if offset is None:
-            offset = _offset(text[19:])
-            if offset is None:
-                return None
+            return None
     elif size == 20 and text[19] == "Z":
         offset = 0
     else:

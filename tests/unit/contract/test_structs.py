@@ -216,3 +216,49 @@ def test_the_sample_takes_the_fast_path() -> None:
     for body in SAMPLES:
         raw = orjson.dumps(body)
         assert msgspec.to_builtins(decode_module._fast_decode(raw)) == body
+
+
+BOOKING = next(body for body in SAMPLES if body["type"] == "booking" and "timezone" in body)
+RELEASE = next(body for body in SAMPLES if body["type"] == "release")
+
+
+@pytest.mark.parametrize("body", [BOOKING, RELEASE], ids=["booking", "release"])
+@pytest.mark.parametrize("expected", [None, "booking", "release"])
+@pytest.mark.parametrize("zone", ["keep", "Mars/Olympus_Mons"])
+@pytest.mark.parametrize(
+    "occurred_at",
+    ["keep", "2011-10-01T00:02:49.5-07:00", "1899-12-31T23:59:59Z", "2011-10-01 00:02:49"],
+)
+@pytest.mark.parametrize("key", [None, b"", b"other", "own"])
+def test_every_check_comes_in_the_same_order_on_both_paths(
+    body: dict[str, Any], expected: str | None, zone: str, occurred_at: str, key: Any
+) -> None:
+    """Topic, zone, time and key each refusing or not: the first refusal in the documented order
+    (topic, format, zone, time, key), or the event, whichever path decides. The fast path checks
+    and rewrites a booking before its time and key are checked."""
+    changed = dict(body)
+    bad_zone = zone != "keep" and body["type"] == "booking"
+    if bad_zone:
+        changed["timezone"] = zone
+    if occurred_at != "keep":
+        changed["occurred_at"] = occurred_at
+    raw = orjson.dumps(changed)
+    own = changed["booking_id"].encode() if key == "own" else key
+    first = next(
+        (
+            reason
+            for reason, refused in [
+                ("type_topic_mismatch", expected not in (None, body["type"])),
+                ("schema_violation", occurred_at == "2011-10-01 00:02:49"),  # format: date-time
+                ("schema_violation", bad_zone),
+                ("bad_timestamp", occurred_at.startswith("1899")),
+                ("empty_key", own == b""),
+                ("key_mismatch", own == b"other"),
+            ]
+            if refused
+        ),
+        "accepted",
+    )
+    found = outcome(DECODER, raw, expected, own)
+    assert found[0] == "accepted" if first == "accepted" else found[:2] == ("rejected", first)
+    assert found == exact_outcome(raw, expected, own)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -207,3 +208,38 @@ class TestLeapSecond:
         event = Events("bk-leap").release("2016-12-31T23:59:60Z")
         decoded = Decoder().decode(orjson.dumps(event))
         assert timestamps.isoformat(decoded.at) == "2016-12-31T23:59:59.999999+00:00"
+
+
+# -- the fast path's tables ------------------------------------------------------------------------
+
+_EDGE_HOURS = ["1900-01-01T00", "1900-01-01T23", "1900-01-02T00", "1900-01-02T23", "1900-01-03T00"]
+_EDGE_HOURS += ["2199-12-29T00", "2199-12-29T23", "2199-12-30T00", "2199-12-31T00", "2199-12-31T23"]
+
+
+@pytest.mark.parametrize("hour", _EDGE_HOURS)
+@pytest.mark.parametrize("clock", [":00:00", ":00:01", ":59:59"])
+@pytest.mark.parametrize("offset", ["Z", "+00:00", "+00:01", "-00:01", "+23:59", "-23:59"])
+def test_the_hours_near_the_range_ends_are_checked_every_time(
+    hour: str, clock: str, offset: str
+) -> None:
+    """A looked-up hour needs no range check only because the hours within a day of either end
+    are never kept: asked twice (the second time from the tables), the same answer as the
+    full parser, or None where it refuses."""
+    text = hour + clock + offset
+    expected = outcome(text)
+    for _ in range(2):
+        fast = _parse_canonical(text)
+        assert (expected[0] == "error") if fast is None else (expected == ("ok", fast)), text
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(canonical(), mangled()))
+def test_the_tables_hold_only_keys_of_their_shape(text: str) -> None:
+    """Three hits are a canonical timestamp only if every key in the tables has its exact shape."""
+    _parse_canonical(text)
+    assert all(
+        re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}", key) for key in timestamps._hours
+    )
+    assert all(re.fullmatch(r"Z|[+-][0-9]{2}:[0-9]{2}", key) for key in timestamps._offsets)
+    assert all(re.fullmatch(r":[0-5][0-9]:[0-5][0-9]", key) for key in timestamps._clocks)
+    assert len(timestamps._clocks) == 3600
