@@ -88,3 +88,24 @@ def test_travis_row_runs_the_real_data_pipeline_on_a_small_export() -> None:
     assert result["row"].startswith("Travis County")
     assert result["events"] == 2 * 23  # six bookings, both bounds
     assert "I-247-2011: 1 definitely / 2 possibly / 2 within" in result["note"]
+
+
+def test_in_process_rows_alternate_their_rounds_and_show_the_median(tmp_path: Path) -> None:
+    """The ceiling and the replay run round by round in fresh processes, so a slow spell of a
+    shared machine falls on both; every round is listed, the median one is the figure."""
+    out = tmp_path / "results"
+    argv = ["--events", "2000", "--skip-kafka", "--skip-bytewax", "--inproc-runs", "3"]
+    argv += ["--travis", str(tmp_path / "none"), "--out", str(out), "--workdir", str(tmp_path)]
+    assert main(argv) == 0
+
+    results = orjson.loads((out / "results.json").read_bytes())
+    rounds = results["detail"]["rounds"]
+    assert [len(rounds[name]) for name in ("parse", "replay", "cpu")] == [3, 3, 3]
+    parse, replay, by_cpu = results["rows"][:3]
+    for shown, runs in ((parse, rounds["parse"]), (replay, rounds["replay"])):
+        rates = sorted(run["events"] / run["seconds"] for run in runs)
+        assert shown["events_per_s"] == round(rates[1])
+        assert shown["note"].endswith("events/s, median shown")
+    ratios = sorted(run["ratio"] for run in rounds["cpu"])
+    assert by_cpu["ratio"] == round(ratios[1], 3)
+    assert "in 3 processes, median shown" in by_cpu["note"]
