@@ -45,7 +45,7 @@ _offsets: dict[str, int] = {"Z": 0}
 
 
 def _offset(text: str) -> int | None:
-    """``+HH:MM`` / ``-HH:MM`` (hours 00-23, minutes 00-59) in microseconds, else None."""
+    """``Z``, ``+HH:MM`` / ``-HH:MM`` (hours 00-23, minutes 00-59) in microseconds, else None."""
     micros = _offsets.get(text)
     if micros is not None:
         return micros
@@ -121,14 +121,10 @@ def _parse_canonical(text: str) -> int | None:
 
 def _parse_canonical_miss(text: str) -> int | None:
     """``_parse_canonical`` with every part checked, filling the tables it looks up."""
-    size = len(text)
-    if size == 25:
-        offset = _offset(text[19:])
-        if offset is None:
-            return None
-    elif size == 20 and text[19] == "Z":
-        offset = 0
-    else:
+    if len(text) not in (20, 25):
+        return None
+    offset = _offset(text[19:])  # ``Z`` is in its table from the start
+    if offset is None:
         return None
     start = _hours.get(text[:13])
     if start is None:

@@ -153,26 +153,18 @@ def remember(case: Case, event_id: str, digest: bytes) -> None:
     """Add ``event_id`` (not yet seen) to ``case.seen`` with its content digest."""
     seen = case.seen
     digests = case.digests
-    if (
-        type(seen) is tuple
-        and (not seen or event_id > seen[-1])
-        and len(seen) < SEEN_TUPLE_MAX
-        and type(digests) is bytes
-        and len(digests) == DIGEST_SIZE * len(seen)
-    ):  # the usual case, first: ids mostly arrive in order, the case is small
-        case.seen = (*seen, event_id)
-        case.digests = digests + digest
-        return
-    if isinstance(seen, set):
-        if not isinstance(digests, dict):  # pragma: no cover - kept in step by construction
-            digests = dict.fromkeys(seen, UNKNOWN_DIGEST)
-        seen.add(event_id)
-        digests[event_id] = digest
-        case.digests = digests
-        return
-    if not isinstance(digests, bytes) or len(digests) != DIGEST_SIZE * len(seen):
-        digests = UNKNOWN_DIGEST * len(seen)  # an old record: its digests were not kept
-    if len(seen) >= SEEN_TUPLE_MAX:
+    if isinstance(seen, tuple):
+        if not isinstance(digests, bytes) or len(digests) != DIGEST_SIZE * len(seen):
+            digests = UNKNOWN_DIGEST * len(seen)  # an old record: its digests were not kept
+        if len(seen) < SEEN_TUPLE_MAX:
+            if not seen or event_id > seen[-1]:  # the usual case: ids mostly arrive in order
+                case.seen = (*seen, event_id)
+                case.digests = digests + digest
+                return
+            i = bisect.bisect_left(seen, event_id)
+            case.seen = (*seen[:i], event_id, *seen[i:])
+            case.digests = digests[: i * DIGEST_SIZE] + digest + digests[i * DIGEST_SIZE :]
+            return
         by_id = {
             sid: digests[i * DIGEST_SIZE : (i + 1) * DIGEST_SIZE] for i, sid in enumerate(seen)
         }
@@ -180,13 +172,11 @@ def remember(case: Case, event_id: str, digest: bytes) -> None:
         case.seen = {*seen, event_id}
         case.digests = by_id
         return
-    if not seen or event_id > seen[-1]:  # the usual case: ids mostly arrive in order
-        case.seen = (*seen, event_id)
-        case.digests = digests + digest
-        return
-    i = bisect.bisect_left(seen, event_id)
-    case.seen = (*seen[:i], event_id, *seen[i:])
-    case.digests = digests[: i * DIGEST_SIZE] + digest + digests[i * DIGEST_SIZE :]
+    if not isinstance(digests, dict):  # pragma: no cover - kept in step by construction
+        digests = dict.fromkeys(seen, UNKNOWN_DIGEST)
+    seen.add(event_id)
+    digests[event_id] = digest
+    case.digests = digests
 
 
 def digest_of(case: Case, event_id: str) -> bytes | None:

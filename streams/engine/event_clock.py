@@ -71,23 +71,19 @@ class Frontier:
             del ids[0], times[0]
             ids.append(booking_id)
             times.append(at)
-            value = times[0]
-            if value > self.value:
-                self.value = value
-                return True
-            return False
-        if booking_id in ids:
-            i = ids.index(booking_id)
-            if at <= times[i]:
+        else:
+            if booking_id in ids:
+                i = ids.index(booking_id)
+                if at <= times[i]:
+                    return False
+                del ids[i], times[i]
+            elif len(ids) >= self.quorum:
+                del ids[0], times[0]
+            i = bisect_right(times, at)
+            ids.insert(i, booking_id)
+            times.insert(i, at)
+            if len(times) < self.quorum:
                 return False
-            del ids[i], times[i]
-        elif len(ids) >= self.quorum:
-            del ids[0], times[0]
-        i = bisect_right(times, at)
-        ids.insert(i, booking_id)
-        times.insert(i, at)
-        if len(times) < self.quorum:
-            return False
         value = times[0]
         if value > self.value:
             self.value = value
