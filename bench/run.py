@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=3,
         help="rounds of the parse-only, replay and CPU rows, interleaved, each in a fresh "
-        "process; each row shows its median round (default 3; one with --quick)",
+        "process; the rows show the round of the median ratio (default 3; one with --quick)",
     )
     args = parser.parse_args(argv)
     if args.quick:
@@ -201,9 +202,9 @@ def inprocess_rows(
         replays.append(child("replay", log))
     # Paired: the round whose replay/parse ratio is the median (of an even count the lower
     # middle one: the figure errs low), both of its figures shown.
-    paired = sorted(range(len(replays)), key=lambda i: _pair_ratio(parses[i], replays[i]))
-    middle = paired[(len(paired) - 1) // 2]
-    parse, replay = parses[middle], replays[middle]
+    parse, replay = _lower_middle(
+        list(zip(parses, replays, strict=True)), lambda p: _pair_ratio(*p)
+    )
     latency = child("latency", log)
     detail.update(parse=parse, replay=replay, latency=latency)
     detail["rounds"] = {"parse": parses, "replay": replays}
@@ -218,7 +219,7 @@ def inprocess_rows(
             note=_rounds(parses, parse["events"], PAIRED),
         )
     )
-    ratio = round(replay_eps / parse_eps, 3) if replay_eps and parse_eps else None
+    ratio = round(_pair_ratio(parse, replay), 3) or None
     met = bool(ratio and ratio >= TARGETS["inproc_ratio"])
     rows.append(
         row(
@@ -237,7 +238,7 @@ def inprocess_rows(
         )
     )
     cpus = [child("cpu", log) for _ in range(max(args.inproc_runs, 1))]
-    cpu = sorted(cpus, key=lambda result: float(result["ratio"]))[(len(cpus) - 1) // 2]
+    cpu = _lower_middle(cpus, lambda result: float(result["ratio"]))
     detail.update(cpu=cpu)
     detail["rounds"]["cpu"] = cpus
     rows.append(
@@ -497,6 +498,11 @@ def _rounds(results: list[dict[str, Any]], events: int, then: str = "median show
 
 
 PAIRED = "the round of the median ratio shown"
+
+
+def _lower_middle(items: list[Any], key: Callable[[Any], float]) -> Any:
+    """The item of median ``key``; of an even count the lower middle one (the figure errs low)."""
+    return sorted(items, key=key)[(len(items) - 1) // 2]
 
 
 def _paired(parses: list[dict[str, Any]], replays: list[dict[str, Any]]) -> str:
